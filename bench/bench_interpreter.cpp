@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+// Interpreter benchmarks: every program of programs.hpp, in unchecked and checked mode, reporting
+// the time per run and, as counters, the instructions per run and the time per executed
+// instruction. The programs are assembled and decoded once; the timed loop is run() alone.
+#include <benchmark/benchmark.h>
+
+#include <string>
+
+#include "helpers/helpers.hpp"
+#include "isa/assembler.hpp"
+#include "programs.hpp"
+#include "vm/interpreter.hpp"
+
+namespace pollen::bench {
+namespace {
+
+void run_program(benchmark::State& state, const BenchProgram& program, bool checked) {
+  Result<std::vector<isa::Insn>> code = isa::assemble(program.text, program.name);
+  if (!code) return state.SkipWithError(code.error().str().c_str());
+  Result<vm::Interpreter> interp = vm::Interpreter::create(*code, helpers::default_helpers());
+  if (!interp) return state.SkipWithError(interp.error().str().c_str());
+
+  std::vector<uint8_t> memory =
+      program.packet_memory ? packet_bytes() : std::vector<uint8_t>(program.memory_size, 1);
+  vm::RunArgs args = vm::memory_args(memory);
+  vm::RunOptions options;
+  options.checked = checked;
+  for (auto _ : state) {
+    Result<uint64_t> r = interp->run(args, options);
+    if (!r) return state.SkipWithError(r.error().str().c_str());
+    benchmark::DoNotOptimize(*r);
+  }
+  auto insns = static_cast<double>(vm::Interpreter::last_insn_count());
+  state.counters["insns"] = insns;
+  // Seconds per instruction; the console shows it with an SI prefix ("1.2n" = 1.2 ns).
+  state.counters["per_insn"] = benchmark::Counter(
+      insns, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+
+void register_all() {
+  for (const BenchProgram& program : kPrograms) {
+    for (bool checked : {false, true}) {
+      std::string name =
+          "interpreter/" + std::string(program.name) + (checked ? "/checked" : "/unchecked");
+      benchmark::RegisterBenchmark(name.c_str(), [&program, checked](benchmark::State& state) {
+        run_program(state, program, checked);
+      });
+    }
+  }
+}
+
+}  // namespace
+}  // namespace pollen::bench
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  pollen::bench::register_all();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
