@@ -226,16 +226,22 @@ std::optional<int64_t> branch_target(const Decoded& d, size_t index) {
   }
 }
 
+std::optional<int64_t> function_target(const Insn& insn, Op op, size_t index) {
+  // Local calls and BPF_PSEUDO_FUNC lddw (callbacks of bpf_loop, for_each_map_elem) both name a
+  // function by imm relative to the next slot; Linux's add_subprog() takes both as starts.
+  bool callback = op == Op::LddwFunc;
+  if (op != Op::CallLocal && !callback) return std::nullopt;
+  return static_cast<int64_t>(index) + 1 + insn.imm;
+}
+
 std::vector<size_t> function_starts(std::span<const Insn> prog) {
   std::vector<size_t> starts{0};
   for (size_t i = 0; i < prog.size(); ++i) {
     std::optional<Op> op = classify(prog[i]);
     if (!op) continue;
-    if (*op == Op::CallLocal) {
-      int64_t target = static_cast<int64_t>(i) + 1 + prog[i].imm;
-      if (target >= 0 && target < static_cast<int64_t>(prog.size()))
-        starts.push_back(static_cast<size_t>(target));
-    }
+    std::optional<int64_t> target = function_target(prog[i], *op, i);
+    if (target && *target >= 0 && *target < static_cast<int64_t>(prog.size()))
+      starts.push_back(static_cast<size_t>(*target));
     if (is_wide(*op)) ++i;
   }
   std::sort(starts.begin(), starts.end());
@@ -276,15 +282,18 @@ Result<void> validate(std::span<const Insn> prog, const ValidateOptions& options
     if (second_half[i]) continue;
     const Decoded& d = decoded[i];
     std::optional<int64_t> target = branch_target(d, i);
+    if (!target) target = function_target(prog[i], d.op, i);
     if (!target) continue;
-    std::string_view what = d.op == Op::CallLocal ? "local call" : "jump";
+    bool names_function = d.op == Op::CallLocal || d.op == Op::LddwFunc;
+    std::string_view what = d.op == Op::CallLocal ? "local call"
+                            : d.op == Op::LddwFunc ? "function address" : "jump";
     if (*target < 0 || *target >= n)
       return invalid(i, fmt::format("{}: {} out of range (target {}, program has {} slots)",
                                     d.info().mnemonic, what, *target, n));
     if (second_half[*target])
       return invalid(i, fmt::format("{}: {} into the middle of lddw (target {})",
                                     d.info().mnemonic, what, *target));
-    if (d.op != Op::CallLocal && function_of(*target) != function_of(static_cast<int64_t>(i)))
+    if (!names_function && function_of(*target) != function_of(static_cast<int64_t>(i)))
       return invalid(i, fmt::format("{}: jump out of its function (target {} is in the function "
                                     "starting at {}, the jump in the one starting at {})",
                                     d.info().mnemonic, *target, starts[function_of(*target)],

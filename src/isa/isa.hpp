@@ -170,7 +170,11 @@ struct ValidateOptions {
 /// end. The first broken rule is returned, located at its instruction.
 Result<void> validate(std::span<const Insn> prog, const ValidateOptions& options = {});
 
-/// Start slots of the program's functions: 0 and every local-call target, sorted.
+/// Start slots of the program's functions: 0, every local-call target and every function
+/// named by lddw with BPF_PSEUDO_FUNC (callbacks), sorted.
 std::vector<size_t> function_starts(std::span<const Insn> prog);
+
+/// The function a local call or a BPF_PSEUDO_FUNC lddw at `index` names, if `op` is one.
+std::optional<int64_t> function_target(const Insn& insn, Op op, size_t index);
 
 }  // namespace pollen::isa

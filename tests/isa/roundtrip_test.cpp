@@ -131,7 +131,8 @@ TEST_P(TableRoundTrip, EncodeDecodePrintAssembleGivesTheSameBytes) {
 
 // The sampler must only produce legal instructions: each one validates in a program that ends
 // in two exits. Branches get target +1 (the second exit; for a local call, a one-exit function),
-// since their random targets would lie outside the program.
+// since their random targets would lie outside the program; a callback address (lddw src=4)
+// names that same one-exit function, counted from its second slot.
 TEST_P(TableRoundTrip, SamplesAreLegal) {
   const OpInfo& row = kOps[GetParam()];
   Sampler sampler(static_cast<uint32_t>(GetParam()) + 17);
@@ -139,6 +140,7 @@ TEST_P(TableRoundTrip, SamplesAreLegal) {
     Decoded d = random_insn(row, sampler);
     if (row.form == Form::Ja32 || row.form == Form::CallLocal) d.imm = 1;
     if (row.form == Form::Ja || row.form == Form::JmpImm || row.form == Form::JmpReg) d.off = 1;
+    if (row.op == Op::LddwFunc) d.imm64 = 2;
     std::vector<Insn> prog = encode(d);
     prog.insert(prog.end(), {test::exit_insn(), test::exit_insn()});
     Result<void> valid = validate(prog);

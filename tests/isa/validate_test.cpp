@@ -112,6 +112,21 @@ std::vector<RejectCase> reject_cases() {
        {slot(0x85, 0, 1, 0, 2), x, slot(0x18, 0), second, x},
        0,
        "into the middle of lddw"},
+      // lddw src=4 (BPF_PSEUDO_FUNC) names a callback function, like a local call does.
+      {"CallbackAddressOutOfRange", {slot(0x18, 1, 4, 0, 5), second, x}, 0,
+       "function address out of range"},
+      {"CallbackAddressIntoMiddleOfLddw",
+       {slot(0x18, 1, 4, 0, 3), second, x, slot(0x18, 0), second, x},
+       0,
+       "function address into the middle of lddw"},
+      {"JumpIntoACallback",
+       {slot(0x18, 1, 4, 0, 2), second, slot(0x05, 0, 0, 1), x, slot(0xb7), x},
+       2,
+       "jump out of its function"},
+      {"CallbackFallsOffTheEnd",
+       {slot(0x18, 1, 4, 0, 2), second, x, slot(0xb7)},
+       3,
+       "function starting at 3 is not exit or ja"},
       {"JumpIntoAnotherFunction",
        {slot(0x85, 0, 1, 0, 2), slot(0x05, 0, 0, 1), x, slot(0xb7), x},
        1,
@@ -169,6 +184,8 @@ std::vector<AcceptCase> accept_cases() {
       {"FunctionEndsInJa", {slot(0xb7), slot(0x05, 0, 0, -2)}},
       {"LocalCallToASubprogram", {slot(0x85, 0, 1, 0, 1), x, slot(0xb7), x}},
       {"Callx", {slot(0x8d, 2), x}},
+      {"CallbackAddressOfASubprogram",
+       {slot(0x18, 1, 4, 0, 2), second, x, slot(0xb7), x}},
   };
 }
 

@@ -25,8 +25,9 @@ I instance(Op op) {
     case isa::Form::MovsxReg: return {op, 0, 2};
     case isa::Form::AluNeg:
     case isa::Form::Endian: return {op, 0};
-    // Pseudo sources other than values require the second slot's imm to be 0.
-    case isa::Form::Lddw: return {op, 0, 0, 0, 0, 7};
+    // Pseudo sources other than values require the second slot's imm to be 0. A callback
+    // address (src=4) must name a function: from slot 1, imm 2 names the spare exit at slot 4.
+    case isa::Form::Lddw: return {op, 0, 0, 0, 0, op == Op::LddwFunc ? 2u : 7u};
     case isa::Form::LdAbs: return {op, 0, 0, 0, 0};
     case isa::Form::LdInd: return {op, 0, 2, 0, -16};
     case isa::Form::Ldx: return {op, 0, 1, 8};
