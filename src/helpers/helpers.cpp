@@ -1,97 +1,119 @@
 // SPDX-License-Identifier: MIT
-// The helper prototypes as data and, apart from them, their implementations, with Linux's
-// meaning in user space: the kernel's clocks map to the matching POSIX clocks, the CPU number is
-// the run's execution slot, and random numbers come from a per-thread generator (Linux keeps
-// one per CPU).
-#include "helpers/helpers.hpp"
-
-#include <time.h>
+// The prototype of every helper Pollen implements, as data and nothing else: what Linux's
+// struct bpf_func_proto for the helper says (kernel/bpf/helpers.c, kernel/trace/bpf_trace.c,
+// net/core/filter.c, kernel/bpf/ringbuf.c, kernel/bpf/bpf_iter.c), in Linux 6.x terms; the
+// verifier reads these. Apart from them, the helper table the engines call through: every
+// family's implementations gathered by Linux id, checked against the prototypes once, when the
+// table is first built; and the load-time check that a program calls only helpers Pollen has.
+#include <fmt/format.h>
 
 #include <algorithm>
-#include <random>
+#include <cstdio>
+#include <cstdlib>
+
+#include "helpers/helpers_p.hpp"
 
 namespace pollen::helpers {
 namespace {
 
-constexpr std::array<ArgKind, 5> kNoArgs = {ArgKind::None, ArgKind::None, ArgKind::None,
-                                            ArgKind::None, ArgKind::None};
+using A = ArgKind;
+using R = RetKind;
+constexpr bool kGpl = true;
 
-constexpr std::array<HelperProto, 6> kProtos = {{
-    {id::kKtimeGetNs, "bpf_ktime_get_ns", RetKind::Integer, kNoArgs},
-    {id::kGetPrandomU32, "bpf_get_prandom_u32", RetKind::Integer, kNoArgs},
-    {id::kGetSmpProcessorId, "bpf_get_smp_processor_id", RetKind::Integer, kNoArgs},
-    {id::kJiffies64, "bpf_jiffies64", RetKind::Integer, kNoArgs},
-    {id::kKtimeGetBootNs, "bpf_ktime_get_boot_ns", RetKind::Integer, kNoArgs},
-    {id::kKtimeGetCoarseNs, "bpf_ktime_get_coarse_ns", RetKind::Integer, kNoArgs},
-}};
-static_assert(std::is_sorted(kProtos.begin(), kProtos.end(),
+// One row per helper: id, name, return kind, r1..r5, gpl_only, callback.
+// clang-format off
+constexpr HelperProto kProtos[] = {
+    {id::kMapLookupElem, "bpf_map_lookup_elem", R::MapValueOrNull, {A::ConstMapPtr, A::PtrToMapKey}},
+    {id::kMapUpdateElem, "bpf_map_update_elem", R::Integer,
+     {A::ConstMapPtr, A::PtrToMapKey, A::PtrToMapValue, A::Anything}},
+    {id::kMapDeleteElem, "bpf_map_delete_elem", R::Integer, {A::ConstMapPtr, A::PtrToMapKey}},
+    {id::kProbeRead, "bpf_probe_read", R::Integer,
+     {A::PtrToUninitMem, A::ConstSizeOrZero, A::Anything}, kGpl},
+    {id::kKtimeGetNs, "bpf_ktime_get_ns", R::Integer, {}},
+    // Linux types only the format; up to three more u64 arguments follow unchecked.
+    {id::kTracePrintk, "bpf_trace_printk", R::Integer, {A::PtrToMem, A::ConstSize}, kGpl},
+    {id::kGetPrandomU32, "bpf_get_prandom_u32", R::Integer, {}},
+    {id::kGetSmpProcessorId, "bpf_get_smp_processor_id", R::Integer, {}},
+    {id::kTailCall, "bpf_tail_call", R::Void, {A::PtrToCtx, A::ConstMapPtr, A::Anything}},
+    {id::kGetCurrentPidTgid, "bpf_get_current_pid_tgid", R::Integer, {}},
+    {id::kGetCurrentUidGid, "bpf_get_current_uid_gid", R::Integer, {}},
+    {id::kGetCurrentComm, "bpf_get_current_comm", R::Integer, {A::PtrToUninitMem, A::ConstSize}},
+    {id::kCsumDiff, "bpf_csum_diff", R::Integer,
+     {A::PtrToMemOrNull, A::ConstSizeOrZero, A::PtrToMemOrNull, A::ConstSizeOrZero, A::Anything}},
+    {id::kProbeReadStr, "bpf_probe_read_str", R::Integer,
+     {A::PtrToUninitMem, A::ConstSizeOrZero, A::Anything}, kGpl},
+    {id::kMapPushElem, "bpf_map_push_elem", R::Integer,
+     {A::ConstMapPtr, A::PtrToMapValue, A::Anything}},
+    {id::kMapPopElem, "bpf_map_pop_elem", R::Integer, {A::ConstMapPtr, A::PtrToUninitMapValue}},
+    {id::kMapPeekElem, "bpf_map_peek_elem", R::Integer, {A::ConstMapPtr, A::PtrToUninitMapValue}},
+    {id::kSpinLock, "bpf_spin_lock", R::Void, {A::PtrToSpinLock}},
+    {id::kSpinUnlock, "bpf_spin_unlock", R::Void, {A::PtrToSpinLock}},
+    {id::kStrtol, "bpf_strtol", R::Integer, {A::PtrToMem, A::ConstSize, A::Anything, A::PtrToLong}},
+    {id::kStrtoul, "bpf_strtoul", R::Integer,
+     {A::PtrToMem, A::ConstSize, A::Anything, A::PtrToLong}},
+    {id::kProbeReadUser, "bpf_probe_read_user", R::Integer,
+     {A::PtrToUninitMem, A::ConstSizeOrZero, A::Anything}, kGpl},
+    {id::kProbeReadKernel, "bpf_probe_read_kernel", R::Integer,
+     {A::PtrToUninitMem, A::ConstSizeOrZero, A::Anything}, kGpl},
+    {id::kProbeReadUserStr, "bpf_probe_read_user_str", R::Integer,
+     {A::PtrToUninitMem, A::ConstSizeOrZero, A::Anything}, kGpl},
+    {id::kProbeReadKernelStr, "bpf_probe_read_kernel_str", R::Integer,
+     {A::PtrToUninitMem, A::ConstSizeOrZero, A::Anything}, kGpl},
+    {id::kJiffies64, "bpf_jiffies64", R::Integer, {}},
+    {id::kKtimeGetBootNs, "bpf_ktime_get_boot_ns", R::Integer, {}},
+    {id::kRingbufOutput, "bpf_ringbuf_output", R::Integer,
+     {A::ConstMapPtr, A::PtrToMem, A::ConstSizeOrZero, A::Anything}},
+    {id::kRingbufReserve, "bpf_ringbuf_reserve", R::AllocMemOrNull,
+     {A::ConstMapPtr, A::ConstAllocSizeOrZero, A::Anything}},
+    {id::kRingbufSubmit, "bpf_ringbuf_submit", R::Void, {A::PtrToRingbufMem, A::Anything}},
+    {id::kRingbufDiscard, "bpf_ringbuf_discard", R::Void, {A::PtrToRingbufMem, A::Anything}},
+    {id::kRingbufQuery, "bpf_ringbuf_query", R::Integer, {A::ConstMapPtr, A::Anything}},
+    {id::kKtimeGetCoarseNs, "bpf_ktime_get_coarse_ns", R::Integer, {}},
+    {id::kForEachMapElem, "bpf_for_each_map_elem", R::Integer,
+     {A::ConstMapPtr, A::PtrToFunc, A::PtrToStackOrNull, A::Anything}, false,
+     Callback::ForEachMapElem},
+    {id::kSnprintf, "bpf_snprintf", R::Integer,
+     {A::PtrToWritableMemOrNull, A::ConstSizeOrZero, A::PtrToConstStr, A::PtrToMemOrNull,
+      A::ConstSizeOrZero}, kGpl},
+    {id::kLoop, "bpf_loop", R::Integer,
+     {A::Anything, A::PtrToFunc, A::PtrToStackOrNull, A::Anything}, false, Callback::Loop},
+    {id::kStrncmp, "bpf_strncmp", R::Integer, {A::PtrToMem, A::ConstSize, A::PtrToConstStr}},
+    {id::kMapLookupPercpuElem, "bpf_map_lookup_percpu_elem", R::MapValueOrNull,
+     {A::ConstMapPtr, A::PtrToMapKey, A::Anything}},
+};
+// clang-format on
+
+static_assert(std::is_sorted(std::begin(kProtos), std::end(kProtos),
                              [](const HelperProto& a, const HelperProto& b) {
                                return a.id < b.id;
-                             }));
+                             }),
+              "sorted by id, for find_helper's binary search");
+static_assert(std::end(kProtos)[-1].id < vm::kMaxHelperId, "every id fits a HelperTable");
 
-uint64_t clock_ns(clockid_t clock) {
-  timespec ts{};
-  clock_gettime(clock, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+// A helper without a prototype would be invisible to the verifier, a prototype without a
+// helper a call that faults: both are build defects, caught by the first run of any test.
+void add_family(vm::HelperTable& table, std::span<const detail::Implementation> family) {
+  for (const detail::Implementation& impl : family) {
+    if (find_helper(impl.id) == nullptr || table.fn[impl.id] != nullptr) {
+      fmt::print(stderr, "pollen: helper {} has no prototype or two implementations\n", impl.id);
+      std::abort();
+    }
+    table.fn[impl.id] = impl.fn;
+  }
 }
-
-// Linux's bpf_ktime_get_ns reads CLOCK_MONOTONIC (ktime_get_mono_fast_ns).
-uint64_t ktime_get_ns(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, vm::RunContext*) {
-  return clock_ns(CLOCK_MONOTONIC);
-}
-
-// Includes time spent suspended (ktime_get_boot_fast_ns).
-uint64_t ktime_get_boot_ns(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, vm::RunContext*) {
-  return clock_ns(CLOCK_BOOTTIME);
-}
-
-// Tick-resolution monotonic time (ktime_get_coarse_ns).
-uint64_t ktime_get_coarse_ns(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, vm::RunContext*) {
-  return clock_ns(CLOCK_MONOTONIC_COARSE);
-}
-
-uint64_t jiffies64(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, vm::RunContext*) {
-  return clock_ns(CLOCK_MONOTONIC_COARSE) / (1'000'000'000u / kJiffiesHz);
-}
-
-// splitmix64: a tiny generator whose every output is well mixed, whatever the state.
-uint64_t splitmix64(uint64_t& state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15u);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-  return z ^ (z >> 31);
-}
-
-// Not cryptographic, as Linux's prandom is not: fast, per thread, seeded from the OS.
-uint64_t get_prandom_u32(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, vm::RunContext*) {
-  thread_local uint64_t state = (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}();
-  return splitmix64(state) >> 32;
-}
-
-// The execution slot plays the CPU's part in user space (per-CPU maps keep one value per slot).
-uint64_t get_smp_processor_id(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t,
-                              vm::RunContext* ctx) {
-  return ctx->slot;
-}
-
-struct Implementation {
-  uint32_t id;
-  vm::HelperFn fn;
-};
-
-constexpr std::array<Implementation, 6> kImplementations = {{
-    {id::kKtimeGetNs, ktime_get_ns},
-    {id::kGetPrandomU32, get_prandom_u32},
-    {id::kGetSmpProcessorId, get_smp_processor_id},
-    {id::kJiffies64, jiffies64},
-    {id::kKtimeGetBootNs, ktime_get_boot_ns},
-    {id::kKtimeGetCoarseNs, ktime_get_coarse_ns},
-}};
-static_assert(kImplementations.size() == kProtos.size(), "every prototype has an implementation");
 
 vm::HelperTable build_table() {
   vm::HelperTable table;
-  for (const Implementation& impl : kImplementations) table.fn[impl.id] = impl.fn;
+  for (auto family : {detail::map_helpers(), detail::ringbuf_helpers(), detail::control_helpers(),
+                      detail::memory_helpers(), detail::string_helpers(), detail::format_helpers(),
+                      detail::task_helpers()})
+    add_family(table, family);
+  for (const HelperProto& proto : helper_protos()) {
+    if (table.fn[proto.id] == nullptr) {
+      fmt::print(stderr, "pollen: helper {} ({}) has no implementation\n", proto.id, proto.name);
+      std::abort();
+    }
+  }
   return table;
 }
 
@@ -102,14 +124,28 @@ std::span<const HelperProto> helper_protos() {
 }
 
 const HelperProto* find_helper(uint32_t id) {
-  auto it = std::lower_bound(kProtos.begin(), kProtos.end(), id,
+  auto it = std::lower_bound(std::begin(kProtos), std::end(kProtos), id,
                              [](const HelperProto& p, uint32_t v) { return p.id < v; });
-  return it != kProtos.end() && it->id == id ? &*it : nullptr;
+  return it != std::end(kProtos) && it->id == id ? &*it : nullptr;
 }
 
 const vm::HelperTable& default_helpers() {
   static const vm::HelperTable table = build_table();
   return table;
+}
+
+Result<void> check_helper_calls(std::span<const isa::Insn> prog) {
+  for (size_t i = 0; i < prog.size(); ++i) {
+    Result<isa::Decoded> d = isa::decode(prog, i);
+    if (!d) return d.error();
+    if (d->op == isa::Op::CallHelper && find_helper(static_cast<uint32_t>(d->imm)) == nullptr)
+      return make_error(Errc::InvalidProgram, Location::insn(i),
+                        fmt::format("call {}: unknown helper (no helper with Linux id {} is "
+                                    "implemented)",
+                                    d->imm, d->imm));
+    if (isa::is_wide(d->op)) ++i;
+  }
+  return {};
 }
 
 }  // namespace pollen::helpers

@@ -4,7 +4,9 @@
 // The label table is built from opcodes.def, so a new row does not compile until it has a
 // handler here. Handlers only dispatch; what an operation computes is in semantics.hpp. The loop
 // is instantiated twice: checked (every memory access tested against the run's memory) and
-// unchecked (for verified programs), so the unchecked loop carries no checks at all.
+// unchecked (for verified programs), so the unchecked loop carries no checks at all. A helper's
+// callback runs in a nested run loop on the same stack; a tail call switches the running
+// program in place.
 #include <cstring>
 
 #include "vm/semantics.hpp"
@@ -16,7 +18,7 @@ namespace {
 // A local call: saves the caller's r6-r9 and return slot, and moves r10 down one frame.
 // Returns false when the call would exceed Linux's MAX_CALL_FRAMES.
 inline bool push_frame(CallStack& calls, uint64_t* reg, const Slot* ret) {
-  if (calls.depth == calls.frames.size()) return false;
+  if (calls.depth == calls.limit) return false;
   calls.frames[calls.depth++] = {ret, {reg[6], reg[7], reg[8], reg[9]}};
   reg[10] -= kStackSize;
   return true;
@@ -48,6 +50,18 @@ inline uint64_t call_helper(HelperFn fn, const uint64_t* reg, RunContext& ctx) {
   return fn(reg[1], reg[2], reg[3], reg[4], reg[5], &ctx);
 }
 
+// Whether a helper asked for more than returning to the next instruction: a fault (its own or
+// one inside a callback it ran) or a tail call.
+inline bool helper_event(const Machine& m) {
+  return !m.ctx.fault.empty() || m.ctx.tail_call != nullptr || m.fault.kind != FaultKind::None;
+}
+
+// Linux's interpreter refuses programs that mix tail calls with bpf-to-bpf calls, so a tail
+// call has no defined frame to replace anywhere but in the main function.
+constexpr const char* kNestedTailCall =
+    "bpf_tail_call: tail calls are supported from the main function only, not from a local "
+    "call or a callback (Linux's interpreter refuses tail calls mixed with bpf-to-bpf calls)";
+
 // ld_ind's offset is src + imm truncated to a signed 32-bit int, as Linux's `int off` in
 // bpf_load_pointer(); a negative offset is outside the packet.
 inline int64_t ind_offset(uint64_t src, int32_t imm) {
@@ -69,19 +83,21 @@ uint64_t execute(const Slot* start, Machine& m) {
   }
 
   uint64_t reg[11] = {0, m.args[0], m.args[1], m.args[2], m.args[3], m.args[4]};
-  // The frames of all call levels; the main function's frame is the top one. Checked mode zeroes
-  // each frame before first use, so an unverified program cannot read stale host stack data.
-  alignas(16) uint8_t stack[kStackSize * kMaxCallFrames];
-  const uint64_t stack_top = reinterpret_cast<uint64_t>(stack) + sizeof stack;
-  reg[10] = stack_top;
+  // The stack holds the frames of all call levels (Interpreter::run provides it); this loop's
+  // first frame is the one below entry_r10, and the frames above it count against the limit.
+  // Checked mode zeroes each frame before first use, so an unverified program cannot read
+  // stale host stack data.
+  reg[10] = m.entry_r10;
   CallStack calls;
+  calls.limit = kMaxCallFrames - 1 - (m.stack_top - m.entry_r10) / kStackSize;
   [[maybe_unused]] size_t zeroed_frames = 1;
   if constexpr (Checked) {
-    std::memset(stack + sizeof stack - kStackSize, 0, kStackSize);
-    m.ctx.stack_end = stack_top;
-    m.ctx.stack_begin = stack_top - kStackSize;
+    std::memset(reinterpret_cast<void*>(m.entry_r10 - kStackSize), 0, kStackSize);
+    m.ctx.stack_end = m.stack_top;
+    m.ctx.stack_begin = m.entry_r10 - kStackSize;
   }
-  uint64_t remaining = m.budget;
+  uint64_t remaining = m.remaining;
+  uint64_t helper_id = 0;  // of the helper call whose event is being handled
   const Slot* pc = start;
 
 // Operands of the current slot. IMM is imm sign-extended to 64 bits, which is what 64-bit
@@ -153,15 +169,27 @@ uint64_t execute(const Slot* start, Machine& m) {
     pc += 2;           \
     DISPATCH;          \
   } while (0)
-#define FAULT(kind_, value_)                                               \
-  do {                                                                     \
-    m.fault = {FaultKind::kind_, static_cast<size_t>(pc - start), value_}; \
-    goto stop;                                                             \
+#define FAULT(kind_, value_)                                                \
+  do {                                                                      \
+    m.fault = {FaultKind::kind_, static_cast<size_t>(pc - m.base), value_}; \
+    goto stop;                                                              \
+  } while (0)
+// A helper call: the helper may run callbacks in a nested loop, which needs the caller's r10
+// and the budget left, and hands the budget back.
+#define CALL_HELPER(fn, id)                 \
+  do {                                      \
+    helper_id = (id);                       \
+    m.call_r10 = reg[10];                   \
+    m.remaining = remaining;                \
+    reg[0] = call_helper(fn, reg, m.ctx);   \
+    remaining = m.remaining;                \
+    if (helper_event(m)) goto after_helper; \
+    NEXT;                                   \
   } while (0)
 
   DISPATCH;
 
-  // clang-format off
+// clang-format off
   op_Add64Imm: D = sem::add64(D, IMM); NEXT;
   op_Add64Reg: D = sem::add64(D, S); NEXT;
   op_Sub64Imm: D = sem::sub64(D, IMM); NEXT;
@@ -282,16 +310,12 @@ uint64_t execute(const Slot* start, Machine& m) {
   op_Jsle32Reg: JUMP_IF(sem::jsle32(D, S));
   op_CallHelper:
     if (pc->aux.helper == nullptr) FAULT(UnknownHelper, IMM);
-    reg[0] = call_helper(pc->aux.helper, reg, m.ctx);
-    if (!m.ctx.fault.empty()) FAULT(HelperFault, IMM);
-    NEXT;
+    CALL_HELPER(pc->aux.helper, IMM);
   op_Callx: {
     // The conformance suite's callx: dst holds a helper id (not an address, as in Linux JITs).
     HelperFn fn = m.helpers->find(D);
     if (fn == nullptr) FAULT(UnknownHelper, D);
-    reg[0] = call_helper(fn, reg, m.ctx);
-    if (!m.ctx.fault.empty()) FAULT(HelperFault, D);
-    NEXT;
+    CALL_HELPER(fn, D);
   }
   op_CallLocal:
     if (!push_frame(calls, reg, pc + 1)) FAULT(CallDepth, 0);
@@ -355,16 +379,29 @@ uint64_t execute(const Slot* start, Machine& m) {
   op_AtomicCmpxchg64: ATOMIC(uint64_t, reg[0] = sem::atomic_cmpxchg<uint64_t>(a_, reg[0], S));
   // clang-format on
 
+after_helper:
+  // A fault inside a callback is already recorded where it happened.
+  if (m.fault.kind != FaultKind::None) goto stop;
+  if (!m.ctx.fault.empty()) FAULT(HelperFault, helper_id);
+  // bpf_tail_call succeeded: the target runs from its first instruction with the same
+  // registers and stack frame, and never returns here (Linux's JMP_TAIL_CALL).
+  if (calls.depth != 0 || m.entry_r10 != m.stack_top) {
+    m.ctx.fault = kNestedTailCall;
+    FAULT(HelperFault, helper_id);
+  }
+  pc = m.enter_program(m, m.ctx.tail_call);
+  m.ctx.tail_call = nullptr;
+  DISPATCH;
 packet_exit:
   // Linux: a legacy packet load outside the packet ends the program with r0 = 0.
   reg[0] = 0;
   goto stop;
 budget_exhausted:
-  m.fault = {FaultKind::Budget, static_cast<size_t>(pc - start), 0};
-  m.executed = m.budget;
+  m.fault = {FaultKind::Budget, static_cast<size_t>(pc - m.base), 0};
+  m.remaining = 0;
   return reg[0];
 stop:
-  m.executed = m.budget - remaining;
+  m.remaining = remaining;
   return reg[0];
 
 #undef D
@@ -381,6 +418,7 @@ stop:
 #undef LD_PACKET
 #undef LDDW
 #undef FAULT
+#undef CALL_HELPER
 }
 
 template uint64_t execute<false>(const Slot*, Machine&);

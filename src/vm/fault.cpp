@@ -6,8 +6,9 @@
 #include <fmt/format.h>
 
 #include <string>
+#include <vector>
 
-#include "vm/threaded.hpp"
+#include "vm/fault.hpp"
 
 namespace pollen::vm::detail {
 namespace {
@@ -44,7 +45,11 @@ struct Reason {
 // Why the access at `addr` is not allowed, given that RunContext::allows() said no.
 Reason access_reason(const Access& a, uint64_t addr, const RunContext& ctx) {
   Region stack{ctx.stack_begin, ctx.stack_end - ctx.stack_begin, true, "stack"};
-  for (const Region& r : ctx.regions) {
+  // The run's regions and the memory helpers handed out (map values, ring buffer records).
+  std::vector<Region> regions(ctx.regions.begin(), ctx.regions.end());
+  for (const DynamicEntry& e : ctx.dynamic.entries())
+    if (e.is_memory()) regions.push_back(e.region());
+  for (const Region& r : regions) {
     if (!r.contains(addr, 1)) continue;
     if (r.contains(addr, a.size))
       return {true, fmt::format("{} is read-only", describe_region(r.name, r.begin, r.size))};
@@ -56,7 +61,7 @@ Reason access_reason(const Access& a, uint64_t addr, const RunContext& ctx) {
     return {false, fmt::format("runs {} bytes past the end of {}", addr + a.size - ctx.stack_end,
                                describe_region("stack", stack.begin, stack.size))};
   std::string inside;
-  for (const Region& r : ctx.regions) {
+  for (const Region& r : regions) {
     if (!inside.empty()) inside += ", ";
     inside += describe_region(r.name, r.begin, r.size);
   }

@@ -1,9 +1,15 @@
 // SPDX-License-Identifier: MIT
 // Interpreter::create decodes a program once into threaded code, one copy per run loop (checked
 // and unchecked; their handler addresses differ): each slot gets its handler's label address,
-// its operands, lddw's joined immediate, the destination slot of a jump or local call, and the
-// resolved helper of a helper call. Interpreter::run sets up one run and reports how it ended.
+// its operands, lddw's joined immediate (a callback's slot index for BPF_PSEUDO_FUNC), the
+// destination slot of a jump or local call, and the resolved helper of a helper call.
+// Interpreter::run sets up one run and reports how it ended; this file also gives the run loop
+// what helpers ask of the engine: running a callback, switching programs on a tail call.
 #include "vm/interpreter.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
 
 #include "vm/threaded.hpp"
 
@@ -15,7 +21,21 @@ struct Interpreter::Code {
   std::vector<isa::Insn> prog;  ///< the original slots, for fault messages
   std::vector<Slot> unchecked;
   std::vector<Slot> checked;
-  HelperTable helpers;  ///< a copy, for callx; call's helpers are resolved into the slots
+  HelperTable helpers;            ///< a copy, for callx; call's helpers are resolved into the slots
+  std::vector<size_t> functions;  ///< isa::function_starts: what a callback may be
+
+  /// Makes this program the running one of `m`.
+  const Slot* enter(detail::Machine& m) const {
+    m.base = m.ctx.checked ? checked.data() : unchecked.data();
+    m.functions = functions;
+    m.insns = prog;
+    m.helpers = &helpers;
+    return m.base;
+  }
+  /// Machine::enter_program: `program` is the Interpreter a PROG_ARRAY slot holds.
+  static const Slot* enter_program(detail::Machine& m, const void* program) {
+    return static_cast<const Interpreter*>(program)->code_->enter(m);
+  }
 };
 
 namespace {
@@ -32,7 +52,10 @@ Slot make_slot(const isa::Decoded& d, size_t i, std::vector<Slot>& slots, const 
   s.src = d.src;
   s.off = d.off;
   s.imm = d.imm;
-  if (isa::is_wide(d.op)) {
+  if (d.op == isa::Op::LddwFunc) {
+    // BPF_PSEUDO_FUNC: imm is the callback's offset from the next slot (libbpf's encoding).
+    s.aux.imm64 = static_cast<uint64_t>(static_cast<int64_t>(i) + 1 + d.imm);
+  } else if (isa::is_wide(d.op)) {
     s.aux.imm64 = d.imm64;
   } else if (d.op == isa::Op::CallHelper) {
     // A negative id converts to a huge one, which has no entry either.
@@ -57,6 +80,38 @@ std::vector<Slot> thread_code(std::span<const isa::Insn> prog, const void* const
     }
   }
   return slots;
+}
+
+// RunContext::call_function: runs the function at slot `fn` in a run loop of its own whose first
+// frame is one below the helper caller's, on the same stack, so that the callback can use
+// pointers into its callers' frames and counts against Linux's MAX_CALL_FRAMES (the kernel's
+// verifier gives a callback a frame of its own, as for a bpf-to-bpf call).
+bool call_function(RunContext& ctx, uint64_t fn, const std::array<uint64_t, 5>& args,
+                   uint64_t& r0) {
+  auto& m = *static_cast<detail::Machine*>(ctx.engine);
+  if (!std::binary_search(m.functions.begin(), m.functions.end(), fn)) {
+    ctx.fault = fmt::format("callback {} is not the first slot of a function of the program", fn);
+    return false;
+  }
+  const uint64_t r10 = m.call_r10 - kStackSize;
+  if ((m.stack_top - r10) / kStackSize >= kMaxCallFrames) {
+    ctx.fault = fmt::format(
+        "callback: too many nested calls (more than {} frames, Linux's "
+        "MAX_CALL_FRAMES)",
+        kMaxCallFrames);
+    return false;
+  }
+  const std::array<uint64_t, 5> saved_args = m.args;
+  const uint64_t saved_entry = m.entry_r10, saved_call = m.call_r10;
+  const uint64_t saved_stack_begin = ctx.stack_begin;
+  m.args = args;
+  m.entry_r10 = r10;
+  r0 = ctx.checked ? detail::execute<true>(m.base + fn, m) : detail::execute<false>(m.base + fn, m);
+  m.args = saved_args;
+  m.entry_r10 = saved_entry;
+  m.call_r10 = saved_call;
+  ctx.stack_begin = saved_stack_begin;
+  return m.fault.kind == detail::FaultKind::None;
 }
 
 template <bool Checked>
@@ -88,6 +143,7 @@ Result<Interpreter> Interpreter::create(std::span<const isa::Insn> prog,
   code->unchecked = thread_code(prog, labels_of<false>(), helpers);
   code->checked = thread_code(prog, labels_of<true>(), helpers);
   code->helpers = helpers;
+  code->functions = isa::function_starts(prog);
   return Interpreter(std::move(code));
 }
 
@@ -96,17 +152,28 @@ Result<uint64_t> Interpreter::run(const RunArgs& args, const RunOptions& options
   m.args = args.r;
   m.packet = args.packet.data();
   m.packet_size = args.packet.size();
-  m.helpers = &code_->helpers;
   m.budget = options.insn_budget != 0 ? options.insn_budget : ~uint64_t{0};
+  m.remaining = m.budget;
   m.ctx.env = options.env;
   m.ctx.slot = options.slot;
   m.ctx.checked = options.checked;
   m.ctx.regions = args.regions;
-  uint64_t r0 = options.checked ? detail::execute<true>(code_->checked.data(), m)
-                                : detail::execute<false>(code_->unchecked.data(), m);
-  t_last_insn_count = m.executed;
+  m.ctx.maps = args.maps;
+  m.ctx.trace = options.trace;
+  m.ctx.call_fn = &call_function;
+  m.ctx.engine = &m;
+  m.ctx.tail_calls_supported = true;
+  m.enter_program = &Code::enter_program;
+  // The frames of all call levels, callbacks' included; the main function's is the top one.
+  alignas(16) uint8_t stack[kStackSize * kMaxCallFrames];
+  m.stack_top = m.entry_r10 = reinterpret_cast<uint64_t>(stack) + sizeof stack;
+  const detail::Slot* start = code_->enter(m);
+  uint64_t r0 =
+      options.checked ? detail::execute<true>(start, m) : detail::execute<false>(start, m);
+  if (m.ctx.release != nullptr) m.ctx.release(m.ctx);
+  t_last_insn_count = m.budget - m.remaining;
   if (m.fault.kind != detail::FaultKind::None)
-    return detail::describe_fault(m.fault, code_->prog, m.ctx, options.insn_budget);
+    return detail::describe_fault(m.fault, m.insns, m.ctx, options.insn_budget);
   return r0;
 }
 

@@ -4,7 +4,8 @@
 // from any number of threads. Semantics follow Linux (kernel/bpf/core.c). In checked mode every
 // load, store and atomic is checked against the regions the program was given and its live
 // stack frames, so an unverified program can touch nothing else; unchecked mode is for verified
-// programs and carries no checks at all.
+// programs and carries no checks at all. Helpers may run BPF callbacks of the program
+// (RunContext::call_function) and make tail calls into other interpreters (RunContext::tail_call).
 #pragma once
 
 #include <array>
@@ -23,6 +24,7 @@ struct RunOptions {
   uint64_t insn_budget = 0;  ///< stop with an error after this many instructions; 0 = no limit
   void* env = nullptr;       ///< handed to helpers through RunContext::env
   uint32_t slot = 0;         ///< execution slot of the calling worker (bpf_get_smp_processor_id)
+  TraceSink trace;           ///< where bpf_trace_printk writes (stderr by default)
 };
 
 /// The arguments of one run: r1..r5 and, for checked mode, the memory the program was given
@@ -31,6 +33,9 @@ struct RunArgs {
   std::array<uint64_t, 5> r{};  ///< r1..r5 at entry
   std::vector<Region> regions;  ///< memory the program may touch besides its stack
   std::span<uint8_t> packet;    ///< what ld_abs/ld_ind read from (legacy packet loads)
+  /// Checked mode: the maps the program was linked with (RunContext::maps); helpers refuse
+  /// any other value as a map.
+  std::vector<uint64_t> maps;
 };
 
 /// Builds the usual arguments: r1 = memory (or 0 when empty), r2 = its length; the memory is
@@ -43,6 +48,14 @@ class Interpreter {
   /// id with no entry is not an error here but a RuntimeFault when it runs (the verifier
   /// rejects it earlier). lddw loads its 64-bit immediate whatever its pseudo source:
   /// the loader must have written the resolved map address or value into it, as Linux does.
+  /// The exception is BPF_PSEUDO_FUNC (src 4), whose imm is the callback's offset from the
+  /// next slot, as libbpf writes it (isa::validate makes it a function start): lddw loads the
+  /// callback's slot index, which is what RunContext::call_function takes.
+  ///
+  /// A tail call's target (what a PROG_ARRAY slot holds for bpf_tail_call) is an Interpreter:
+  /// the runtime stores a std::shared_ptr<Interpreter> in the map. The jump happens in the
+  /// main function only (Linux's interpreter refuses tail calls mixed with bpf-to-bpf calls);
+  /// from a local call or a callback it is a RuntimeFault.
   static Result<Interpreter> create(std::span<const isa::Insn> prog, const HelperTable& helpers);
 
   /// Runs the program once and returns r0. Faults (checked mode, call depth, instruction

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The interpreter's decoded form and run state, private to src/vm: a program becomes an array of
 // Slots (threaded code: the handler's address plus operands extracted once), a run keeps its
-// machine state in a Machine, and a run that stops early describes why in a Fault, which
-// fault.cpp turns into a located error message away from the hot loop.
+// machine state in a Machine, and a run that stops early describes why in a Fault (fault.hpp),
+// which fault.cpp turns into a located error message away from the hot loop.
 #pragma once
 
 #include <array>
@@ -14,6 +14,7 @@
 #include "isa/isa.hpp"
 #include "pollen/result.hpp"
 #include "vm/abi.hpp"
+#include "vm/fault.hpp"
 
 namespace pollen::vm::detail {
 
@@ -31,24 +32,6 @@ struct Slot {
   int32_t imm = 0;
 };
 
-/// Why a run stopped before its final exit.
-enum class FaultKind : uint8_t {
-  None,
-  Access,         ///< checked mode: a load, store or atomic outside the run's memory
-  Misaligned,     ///< checked mode: an atomic at an address not aligned to its size
-  CallDepth,      ///< a local call beyond Linux's MAX_CALL_FRAMES
-  UnknownHelper,  ///< call or callx to a helper id with no entry in the table
-  HelperFault,    ///< a helper refused its arguments (RunContext::fault)
-  Budget,         ///< the instruction budget ran out
-  Kfunc,          ///< a kfunc call, which Pollen does not support
-};
-
-struct Fault {
-  FaultKind kind = FaultKind::None;
-  size_t insn = 0;     ///< slot index of the faulting instruction
-  uint64_t value = 0;  ///< Access/Misaligned: the address; UnknownHelper: the id
-};
-
 /// The registers and frames of local calls. r10 of a callee is its caller's r10 minus
 /// kStackSize, so every function has its own frame, as in Linux.
 struct CallStack {
@@ -58,6 +41,9 @@ struct CallStack {
   };
   std::array<Frame, kMaxCallFrames - 1> frames;
   size_t depth = 0;  ///< 0 while the main function runs
+  /// Frames this run loop may push: fewer than `frames` in a callback's run loop, whose first
+  /// frame already lies below its caller's.
+  size_t limit = kMaxCallFrames - 1;
 };
 
 /// Everything one run needs besides its registers and stack (those live in the run loop's own
@@ -69,19 +55,30 @@ struct Machine {
   const HelperTable* helpers = nullptr;
   uint64_t budget = 0;  ///< instructions allowed; ~0 means no limit
   RunContext ctx;
+  // The running program, which bpf_tail_call replaces: its slot 0 (faults are located
+  // relative to it), where its functions start and its instructions (for fault messages).
+  const Slot* base = nullptr;
+  std::span<const size_t> functions;  ///< the slots its functions start at (callbacks' too)
+  std::span<const isa::Insn> insns;
+  /// Makes `program` (a tail call's target) the running program; returns its first slot.
+  const Slot* (*enter_program)(Machine& m, const void* program) = nullptr;
+  // The stack, shared by nested run loops: r10 of the main function, r10 a run loop starts
+  // with (the main function's, or a callback's one frame below its caller), and r10 of the
+  // function that made the latest helper call (a callback's frame goes below it).
+  uint64_t stack_top = 0;
+  uint64_t entry_r10 = 0;
+  uint64_t call_r10 = 0;
+  /// Instructions the run may still execute; nested run loops hand it on.
+  uint64_t remaining = 0;
   // Results of the run.
   Fault fault;
-  uint64_t executed = 0;
   const void* const* labels = nullptr;  ///< set instead of running when started without code
 };
 
-/// Runs threaded code from `start`, returning r0. With `start` null it only stores its label
-/// table (one handler address per Op, in opcodes.def order) in `m.labels`.
+/// Runs threaded code from `start` with r10 = m.entry_r10 until the exit of the function it
+/// starts in, returning r0. With `start` null it only stores its label table (one handler
+/// address per Op, in opcodes.def order) in `m.labels`.
 template <bool Checked>
 uint64_t execute(const Slot* start, Machine& m);
-
-/// The error a Fault stands for: "insn 3: ldxw: out-of-bounds read of 4 bytes at ...".
-Error describe_fault(const Fault& fault, std::span<const isa::Insn> prog, const RunContext& ctx,
-                     uint64_t budget);
 
 }  // namespace pollen::vm::detail

@@ -51,6 +51,7 @@ const std::vector<std::pair<std::string, std::string>> kFixtures = {
     {"mem_len.s", "mov %r0, %r2\nexit\n"},
     // reads through r1 = 0 when no memory is given
     {"fault.s", "ldxdw %r0, [%r1]\nexit\n"},
+    {"fault.bin", bytes("79 10 00 00 00 00 00 00 95 00 00 00 00 00 00 00")},
     {"loop.s", "mov %r0, 0\nloop:\nadd %r0, 1\nja loop\n"},
     {"bad_mnemonic.s", "mov %r0, 1\nad %r0, 1\nexit\n"},
     {"bad_jump.s", "ja +5\nexit\n"},
@@ -61,6 +62,8 @@ const std::vector<std::pair<std::string, std::string>> kFixtures = {
     {"odd.hex", "b7 00 00 00 2a 00 00 0\n"},
     {"bad_digit.hex", "b7 00 zz\n"},
     {"prog.o", bytes("7f 45 4c 46 02 01 01 00 00 00 00 00 00 00 00 00")},
+    // an XDP program that reads the packet without checking its length first
+    {"xdp_nocheck.s", "ldxw %r2, [%r1+0]\nldxb %r0, [%r2+0]\nexit\n"},
 };
 
 struct Output {
@@ -212,10 +215,21 @@ const Case kCases[] = {
      R"(^bad_digit\.hex: offset 6: invalid hex digit 'z')"},
     {"disasm_reports_missing_file", {"disasm", "missing.bin"}, "", 2, "",
      R"(^missing\.bin: cannot open \(No such file or directory\)\n$)"},
-    {"disasm_reports_elf_as_not_supported", {"disasm", "prog.o"}, "", 2, "",
-     R"(^prog\.o: ELF object files are not supported yet)"},
+    {"disasm_reports_corrupt_elf", {"disasm", "prog.o"}, "", 2, "",
+     R"(^prog\.o: ELF header: truncated)"},
     {"disasm_reports_assembler_error", {"disasm", "bad_mnemonic.s"}, "", 2, "",
      R"(^bad_mnemonic\.s:2: )"},
+    {"disasm_jit_shows_machine_code_under_each_instruction", {"disasm", "ret42.s", "--jit"}, "",
+     0, R"(\n   0: r0 = 0x2a\n        mov eax, 0x2A +; B82A000000\n   1: exit\n)", ""},
+    {"disasm_jit_unchecked", {"disasm", "sum2.s", "--jit", "--unchecked"}, "", 0,
+     R"(   0: r0 = \*\(u8 \*\)\(r1 \+ 0x0\)\n        movzx eax, byte ptr \[rdi\] )", ""},
+    {"disasm_jit_hardened_blinds_the_immediate", {"disasm", "ret42.s", "--jit", "--harden"}, "",
+     0, R"(   0: r0 = 0x2a\n        mov rax, 0x[0-9A-F]+ +; [0-9A-F]+\n        xor rax, 0x[0-9A-F]+ +; )"
+     R"([0-9A-F]+\n   1: exit\n)", ""},
+    {"disasm_jit_needs_a_valid_program", {"disasm", "jump_out.bin", "--jit"}, "", 2, "",
+     R"(^jump_out\.bin: insn 0: .*out of range)"},
+    {"disasm_harden_needs_jit", {"disasm", "ret42.s", "--harden"}, "", 2, "",
+     R"(^pollen disasm: .*--harden requires --jit)"},
     {"disasm_rejects_unknown_syntax", {"disasm", "ret42.bin", "--syntax", "intel"}, "", 2, "",
      R"(^pollen disasm: .*intel)"},
 
@@ -243,8 +257,22 @@ const Case kCases[] = {
      "", 0, R"(^r0 = 0x3 \(3\)\n$)", ""},
     {"exec_budget_stops_a_loop", {"exec", "loop.s", "--budget", "1000"}, "", 1, "",
      R"(^loop\.s: insn \d+: .*budget)"},
-    {"exec_reports_jit_not_supported", {"exec", "ret42.s", "--engine", "jit"}, "", 2, "",
-     R"(^ret42\.s: engine 'jit' is not supported yet)"},
+    {"exec_runs_on_the_jit", {"exec", "ret42.s", "--engine", "jit", "--json"}, "", 0,
+     R"("r0": 42,\s+"engine": "jit")", ""},
+    {"exec_runs_on_the_interpreter", {"exec", "ret42.s", "--engine", "interp", "--json"}, "", 0,
+     R"("r0": 42,\s+"engine": "interp")", ""},
+    {"exec_defaults_to_the_jit", {"exec", "ret42.s", "--json"}, "", 0, R"("engine": "jit")", ""},
+    {"exec_hardened_jit", {"exec", "sum2.s", "--harden", "--mem", "01 02"}, "", 0,
+     R"(^r0 = 0x3 \(3\)\n$)", ""},
+    {"exec_rejects_harden_on_the_interpreter", {"exec", "ret42.s", "--harden", "--engine",
+     "interp"}, "", 2, "", R"(^ret42\.s: harden: constant blinding hardens JIT code)"},
+    {"exec_jit_reports_runtime_fault", {"exec", "fault.s", "--engine", "jit"}, "", 1, "",
+     R"(^fault\.s: insn 0: ldxdw: out-of-bounds read of 8 bytes at 0x0 \(r1 \+ 0; not inside)"},
+    {"exec_jit_budget_stops_a_loop", {"exec", "loop.s", "--engine", "jit", "--budget", "1000"}, "",
+     1, "", R"(^loop\.s: insn 2: instruction budget of 1000 exceeded\n$)"},
+    {"exec_interp_repeats_on_the_same_memory",
+     {"exec", "count.s", "--mem", "00", "--repeat", "5", "--engine", "interp"}, "", 0,
+     R"(^r0 = 0x5 \(5\)\n5 runs: [0-9.]+ ns/run, 4 insns/run, [0-9.]+ ns/insn\n$)", ""},
     {"exec_reports_unknown_opcode", {"exec", "unknown_opcode.bin"}, "", 2, "",
      R"(^unknown_opcode\.bin: insn 1: unknown opcode 0x8f\n$)"},
     {"exec_reports_truncated_program", {"exec", "truncated.bin"}, "", 2, "",
@@ -300,10 +328,57 @@ const Case kCases[] = {
     {"plugin_reports_empty_program", {"plugin"}, "\n", 2, "", R"(^stdin: insn 0: .*empty)"},
     {"plugin_reports_elf_not_supported", {"plugin", "--elf"}, "7f  45  4c  46\n", 2, "",
      R"(^--elf: ELF programs are not supported yet)"},
-    {"plugin_reports_jit_not_supported", {"plugin", "--engine", "jit"}, kRet42Hex, 2, "",
-     R"(^stdin: engine 'jit' is not supported yet)"},
+    {"plugin_runs_on_the_jit", {"plugin", "--engine", "jit"}, kRet42Hex, 0, "^2a\n$", ""},
+    {"plugin_runs_hardened", {"plugin", "aa  ", "--engine", "jit", "--harden"},
+     "71  10  00  00  00  00  00  00  95  00  00  00  00  00  00  00  \n", 0, "^aa\n$", ""},
+    // test-run (objects: the TEST_Fs below)
+    {"test_run_raw_program", {"test-run", "ret42.bin", "--json"}, "", 0, R"("retval": 42,)", ""},
+    {"test_run_raw_returns_data", {"test-run", "ret42.bin", "--data-in", "two.bin", "--json"}, "",
+     0, R"("data_out": "0102",)", ""},
+    {"test_run_text_output", {"test-run", "ret42.bin"}, "", 0,
+     R"(^program raw: retval = 0x2a \(42\)\n)", ""},
+    {"test_run_corrupt_object", {"test-run", "prog.o"}, "", 2, "",
+     R"(^prog\.o: ELF header: truncated)"},
+    {"test_run_refuses_ctx_in_for_raw", {"test-run", "ret42.bin", "--ctx-in", "two.bin"}, "", 1,
+     "", R"(^ret42\.bin: test-run: ctx_in is not allowed for raw programs \(EINVAL\)\n$)"},
+    {"test_run_unknown_program", {"test-run", "ret42.bin", "--program", "nope"}, "", 2, "",
+     R"(^ret42\.bin: no program named 'nope'\n$)"},
+    {"test_run_missing_file", {"test-run", "nothere.o"}, "", 2, "", "^nothere\\.o: "},
+    {"test_run_bad_maps_in", {"test-run", "ret42.bin", "--maps-in", "two.bin"}, "", 2, "",
+     R"(--maps-in: not a JSON object of maps)"},
+    {"test_run_truncated_bytecode", {"test-run", "truncated.bin"}, "", 2, "",
+     "^truncated\\.bin: "},
+    {"test_run_fault_is_exit_1", {"test-run", "fault.bin"}, "", 1, "",
+     R"(^fault\.bin: insn 0: ldxdw: out-of-bounds read)"},
     {"plugin_rejects_unknown_option", {"plugin", "--interpret"}, kRet42Hex, 2, "",
      R"(^pollen plugin: .*--interpret)"},
+
+    // verify: a rejection is exit 1 with one located line; unreadable input exit 2
+    {"verify_accepts", {"verify", "ret42.s", "--type", "raw"}, "", 0,
+     R"(^ret42\.s: accepted \(2 instructions processed, 0 states, \d+ us\)\n$)", ""},
+    {"verify_uses_the_raw_memory_size", {"verify", "sum2.s", "--type", "raw", "--mem-size", "2"},
+     "", 0, R"(^sum2\.s: accepted)", ""},
+    {"verify_rejects_memory_it_was_not_given", {"verify", "sum2.s", "--type", "raw"}, "", 1, "",
+     R"(^sum2\.s: insn 0: r0 = \*\(u8 \*\)\(r1 \+ 0x0\): r1 is a number, not a pointer)"},
+    {"verify_names_insn_condition_registers_and_hint", {"verify", "xdp_nocheck.s", "--type", "xdp"},
+     "", 1, "",
+     R"(^xdp_nocheck\.s: insn 1: r0 = \*\(u8 \*\)\(r2 \+ 0x0\): invalid access to packet: .*)"
+     R"(\(r2: pkt\(r=0\)\); hint: add a check `if \(data \+ 1 > data_end\) goto \.\.\.`)"},
+    {"verify_reads_raw_bytecode", {"verify", "--raw", "ret42.bin", "--type", "xdp"}, "", 0,
+     R"(^ret42\.bin: accepted)", ""},
+    {"verify_rejects_a_structurally_invalid_program",
+     {"verify", "--raw", "jump_out.bin", "--type", "raw"}, "", 1, "",
+     R"(^jump_out\.bin: insn 0: .*out of range)"},
+    {"verify_needs_a_type_for_bytecode", {"verify", "--raw", "ret42.bin"}, "", 2, "",
+     R"(^pollen verify: --type is required with --raw)"},
+    {"verify_rejects_an_unknown_type", {"verify", "ret42.s", "--type", "tc"}, "", 2, "",
+     R"(^pollen verify: .*tc)"},
+    {"verify_reports_elf_as_not_supported_yet", {"verify", "prog.o"}, "", 2, "",
+     R"(^prog\.o: verifying ELF objects is not supported yet)"},
+    {"verify_reports_missing_file", {"verify", "--raw", "missing.bin", "--type", "raw"}, "", 2, "",
+     R"(^missing\.bin: cannot open \(No such file or directory\)\n$)"},
+    {"verify_reports_unreadable_assembly", {"verify", "bad_mnemonic.s", "--type", "raw"}, "", 2, "",
+     R"(^bad_mnemonic\.s:2: )"},
 };
 // clang-format on
 
@@ -385,6 +460,107 @@ TEST_F(Cli, PluginOutputParsesAsTheRunnerParsesIt) {
                    "79  10  00  00  00  00  00  00  95  00  00  00  00  00  00  00  \n");
   ASSERT_EQ(got.exit_code, 0) << got.err;
   EXPECT_EQ(std::stoull(got.out, nullptr, 16), 0xfeffffffffffffffULL);
+}
+
+// test-run and disasm of the example objects (examples/bpf); skipped where they were not built.
+class CliObject : public Workspace {
+ protected:
+  void SetUp() override {
+    Workspace::SetUp();
+    object_ = std::string(POLLEN_EXAMPLES_DIR) + "/example_global_data.o";
+    if (!fs::exists(object_)) GTEST_SKIP() << object_ << " was not built (no BPF clang)";
+    // struct args {u32 n = 3; u32 seed = 2; u64 sum; u64 calls;}
+    write_whole(dir_ / "ctx.bin", bytes("03 00 00 00 02 00 00 00") + std::string(16, '\0'));
+  }
+  std::string object_;
+};
+
+TEST_F(CliObject, TestRunJsonHasTheIssueShape) {
+  Output got = run({"test-run", object_, "--ctx-in", "ctx.bin", "--repeat", "2", "--json"});
+  ASSERT_EQ(got.exit_code, 0) << got.err;
+  nlohmann::json result = nlohmann::json::parse(got.out);
+  EXPECT_EQ(result["program"], "global_data");
+  EXPECT_EQ(result["retval"], 21);
+  EXPECT_EQ(result["data_out"], "");
+  // sum = 14, calls = 102 after two runs (.data's runs starts at 100)
+  EXPECT_EQ(result["ctx_out"], "03000000020000000e000000000000006600000000000000");
+  EXPECT_TRUE(result["duration_ns"].is_number());
+  EXPECT_EQ(result["repeat"], 2);
+  const nlohmann::json& maps = result["maps"];
+  ASSERT_EQ(maps.size(), 3u);
+  EXPECT_EQ(maps[".bss"]["type"], "array");
+  ASSERT_EQ(maps[".bss"]["entries"].size(), 1u);
+  EXPECT_EQ(maps[".bss"]["entries"][0]["key"], "00000000");
+  EXPECT_EQ(maps[".bss"]["entries"][0]["value"], "1c000000000000000300000000000000");
+  EXPECT_EQ(maps[".rodata"]["entries"][0]["value"],
+            "0300000001000000040000000100000005000000090000000200000006000000");
+}
+
+TEST_F(CliObject, TestRunMapsInFillsMapsBeforeTheRun) {
+  write_whole(dir_ / "maps.json", R"({".data": {"type": "array", "entries": [
+      {"key": "00000000", "value": "c800000000000000edffffffffffffff"}]}})");
+  Output got = run({"test-run", object_, "--ctx-in", "ctx.bin", "--maps-in", "maps.json", "--json"});
+  ASSERT_EQ(got.exit_code, 0) << got.err;
+  nlohmann::json result = nlohmann::json::parse(got.out);
+  EXPECT_EQ(result["ctx_out"], "03000000020000000e00000000000000c900000000000000");
+  write_whole(dir_ / "bad.json", R"({"nope": {"entries": []}})");
+  Output bad = run({"test-run", object_, "--ctx-in", "ctx.bin", "--maps-in", "bad.json"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--maps-in: the object has no map 'nope'"), std::string::npos) << bad.err;
+}
+
+TEST_F(CliObject, TestRunRefusesDataInForSyscallPrograms) {
+  Output got = run({"test-run", object_, "--data-in", "ctx.bin"});
+  EXPECT_EQ(got.exit_code, 1);
+  EXPECT_NE(got.err.find("test-run: data_in is not allowed for syscall programs (EINVAL)"),
+            std::string::npos)
+      << got.err;
+}
+
+TEST_F(CliObject, DisasmListsProgramsWithSourceLines) {
+  Output got = run({"disasm", object_});
+  ASSERT_EQ(got.exit_code, 0) << got.err;
+  EXPECT_NE(got.out.find("global_data:  ; section syscall\n"), std::string::npos) << got.out;
+  EXPECT_NE(got.out.find("; int global_data(struct args* ctx) {"), std::string::npos) << got.out;
+  EXPECT_NE(got.out.find("\nsum_table:\n"), std::string::npos) << got.out;
+}
+
+TEST_F(Cli, VerifyJsonHasOneObjectPerProgram) {
+  Output got = run({"verify", "xdp_nocheck.s", "--type", "xdp", "--json"});
+  EXPECT_EQ(got.exit_code, 1);
+  EXPECT_EQ(got.err, "");
+  nlohmann::json report = nlohmann::json::parse(got.out);
+  ASSERT_EQ(report.size(), 1u);
+  EXPECT_EQ(report[0]["program"], "xdp_nocheck.s");
+  EXPECT_EQ(report[0]["verdict"], "rejected");
+  EXPECT_EQ(report[0]["error"]["insn"], 1);
+  EXPECT_TRUE(report[0]["error"]["source"].is_null());
+  EXPECT_NE(report[0]["error"]["message"].get<std::string>().find("invalid access to packet"),
+            std::string::npos);
+  EXPECT_EQ(report[0]["stats"]["insns_processed"], 2);
+  EXPECT_TRUE(report[0]["stats"]["states"].is_number());
+  EXPECT_TRUE(report[0]["stats"]["time_us"].is_number());
+}
+
+TEST_F(Cli, VerifyJsonOfAnAcceptedProgramHasNoError) {
+  Output got = run({"verify", "ret42.s", "--type", "raw", "--json"});
+  ASSERT_EQ(got.exit_code, 0) << got.err;
+  nlohmann::json report = nlohmann::json::parse(got.out);
+  EXPECT_EQ(report[0]["verdict"], "accepted");
+  EXPECT_TRUE(report[0]["error"].is_null());
+}
+
+TEST_F(Cli, VerifyVerbosePrintsThePathThatLedToTheRejection) {
+  Output got = run({"verify", "xdp_nocheck.s", "--type", "xdp", "--verbose"});
+  EXPECT_EQ(got.exit_code, 1);
+  EXPECT_EQ(got.out, "");
+  EXPECT_NE(got.err.find("path:\n  0: r2 = *(u32 *)(r1 + 0x0)  ; r2=pkt(r=0)\n  1: r0 = *(u8"),
+            std::string::npos)
+      << got.err;
+  EXPECT_NE(got.err.find("state at the rejection:\n  r1=ctx r2=pkt(r=0) r10=fp0"), std::string::npos)
+      << got.err;
+  EXPECT_EQ(got.err.substr(got.err.rfind('\n', got.err.size() - 2) + 1).rfind("xdp_nocheck.s: insn 1:", 0), 0u)
+      << got.err;
 }
 
 }  // namespace

@@ -28,12 +28,14 @@ constexpr uint64_t kInsnBudget = 1'000'000;
 struct ConformanceCase {
   std::filesystem::path path;
   Engine engine;
+  bool harden = false;  ///< JIT constant blinding
 };
 
 // Called while tests are registered, so the file list exists before main().
-std::vector<ConformanceCase> cases_for(Engine engine) {
+std::vector<ConformanceCase> cases_for(Engine engine, bool harden = false) {
   std::vector<ConformanceCase> cases;
-  for (auto& path : list_conformance_files(kConformanceDir)) cases.push_back({path, engine});
+  for (auto& path : list_conformance_files(kConformanceDir))
+    cases.push_back({path, engine, harden});
   return cases;
 }
 
@@ -50,6 +52,7 @@ std::string hex(uint64_t value) {
 class ConformanceTest : public ::testing::TestWithParam<ConformanceCase> {};
 
 TEST_P(ConformanceTest, GivesTheExpectedR0) {
+  if (!engine_supported(GetParam().engine)) GTEST_SKIP() << "this host has no JIT";
   auto file = read_conformance_file(GetParam().path);
   ASSERT_TRUE(file) << file.error().str();
   ASSERT_TRUE(file->is_test()) << "the upstream runner would skip this file: " << file->skip_reason;
@@ -58,6 +61,7 @@ TEST_P(ConformanceTest, GivesTheExpectedR0) {
   std::vector<uint8_t> memory = file->memory;
   ExecOptions options;
   options.engine = GetParam().engine;
+  options.harden = GetParam().harden;
   options.checked = true;
   options.insn_budget = kInsnBudget;
 
@@ -84,6 +88,10 @@ TEST_P(ConformanceTest, GivesTheExpectedR0) {
 INSTANTIATE_TEST_SUITE_P(Interpreter, ConformanceTest,
                          ::testing::ValuesIn(cases_for(Engine::Interpreter)), case_name);
 // Each further engine is one more instantiation over cases_for(that engine).
+INSTANTIATE_TEST_SUITE_P(Jit, ConformanceTest, ::testing::ValuesIn(cases_for(Engine::Jit)),
+                         case_name);
+INSTANTIATE_TEST_SUITE_P(JitHardened, ConformanceTest,
+                         ::testing::ValuesIn(cases_for(Engine::Jit, true)), case_name);
 
 TEST(ConformanceSuite, FindsEveryDataFile) {
   EXPECT_EQ(list_conformance_files(kConformanceDir).size(), kConformanceFileCount)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Tests of the public C++ API (include/pollen/pollen.hpp) as a user of the library sees it:
 // programs from bytes and assembly with located errors, listings, and exec with its memory,
-// repeat, budget, checked-mode and engine options.
+// repeat, budget, checked-mode, engine and hardening options, and the JIT's listing.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -152,11 +152,59 @@ TEST(Exec, BudgetStopsALoop) {
   EXPECT_EQ(result.error().code, Errc::RuntimeFault);
 }
 
-TEST(Exec, JitIsNotSupportedYet) {
-  auto result = exec(assemble("mov %r0, 42\nexit\n"), {}, {.engine = Engine::Jit});
-  ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.error().code, Errc::NotSupported);
-  EXPECT_NE(result.error().message.find("jit"), std::string::npos) << result.error().message;
+TEST(Exec, DefaultEngineIsTheJitWhereTheHostHasOne) {
+  auto result = exec(assemble("mov %r0, 42\nexit\n"), {});
+  ASSERT_TRUE(result.ok()) << result.error().str();
+  EXPECT_EQ(result->r0, 42u);
+  EXPECT_EQ(result->engine, engine_supported(Engine::Jit) ? Engine::Jit : Engine::Interpreter);
+}
+
+TEST(Exec, JitGivesTheInterpretersResultsAndCounts) {
+  if (!engine_supported(Engine::Jit)) GTEST_SKIP() << "this host has no JIT";
+  std::vector<uint8_t> memory = {0};
+  Program count = assemble("ldxb %r0, [%r1]\nadd %r0, 1\nstxb [%r1], %r0\nexit\n");
+  for (Engine engine : {Engine::Interpreter, Engine::Jit}) {
+    auto result = exec(count, memory, {.engine = engine, .repeat = 3});
+    ASSERT_TRUE(result.ok()) << result.error().str();
+    EXPECT_EQ(result->engine, engine);
+    EXPECT_EQ(result->insns_per_run, 4u);
+  }
+  EXPECT_EQ(memory[0], 6u);  // three runs on each engine, on the same memory
+}
+
+TEST(Exec, JitFaultsAndBudgetsAsTheInterpreterDoes) {
+  if (!engine_supported(Engine::Jit)) GTEST_SKIP() << "this host has no JIT";
+  std::vector<uint8_t> memory = {1, 2, 3, 4};
+  auto fault = exec(assemble("ldxdw %r0, [%r1]\nexit\n"), memory, {.engine = Engine::Jit});
+  ASSERT_FALSE(fault.ok());
+  EXPECT_EQ(fault.error().str().substr(0, 40), "insn 0: ldxdw: out-of-bounds read of 8 b");
+  auto loop = exec(assemble("mov %r0, 0\nloop:\nadd %r0, 1\nja loop\n"), {},
+                   {.engine = Engine::Jit, .insn_budget = 1000});
+  ASSERT_FALSE(loop.ok());
+  EXPECT_EQ(loop.error().str(), "insn 2: instruction budget of 1000 exceeded");
+}
+
+TEST(Exec, HardenIsForTheJitOnly) {
+  Program ret = assemble("mov %r0, 42\nexit\n");
+  auto interp = exec(ret, {}, {.engine = Engine::Interpreter, .harden = true});
+  ASSERT_FALSE(interp.ok());
+  EXPECT_EQ(interp.error().code, Errc::InvalidArgument);
+  if (!engine_supported(Engine::Jit)) GTEST_SKIP() << "this host has no JIT";
+  auto jit = exec(ret, {}, {.engine = Engine::Jit, .harden = true});
+  ASSERT_TRUE(jit.ok()) << jit.error().str();
+  EXPECT_EQ(jit->r0, 42u);
+}
+
+TEST(JitListing, ShowsMachineCodeUnderEachInstruction) {
+  auto listing = jit_listing(assemble("mov %r0, 42\nexit\n"));
+  if (!engine_supported(Engine::Jit)) {
+    ASSERT_FALSE(listing.ok());
+    EXPECT_EQ(listing.error().code, Errc::NotSupported);
+    return;
+  }
+  ASSERT_TRUE(listing.ok()) << listing.error().str();
+  EXPECT_NE(listing->find("   0: r0 = 0x2a\n        mov eax, 0x2A"), std::string::npos) << *listing;
+  EXPECT_NE(listing->find("   1: exit\n"), std::string::npos) << *listing;
 }
 
 TEST(Exec, ZeroRepeatIsAnInvalidArgument) {

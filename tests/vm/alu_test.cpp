@@ -151,9 +151,9 @@ TEST(Lddw, CountsAsOneInstructionAndIsSkippedWhole) {
   Result<uint64_t> r = run(program({mov(0, 3), {Op::Ja, 0, 0, 2}, lddw(0, 99), exit_insn()}));
   ASSERT_TRUE(r.ok()) << r.error().str();
   EXPECT_EQ(*r, 3u);
-  EXPECT_EQ(Interpreter::last_insn_count(), 3u);
+  EXPECT_EQ(Vm::last_insn_count(), 3u);
   ASSERT_TRUE(run(program({lddw(0, 1), exit_insn()})).ok());
-  EXPECT_EQ(Interpreter::last_insn_count(), 2u);
+  EXPECT_EQ(Vm::last_insn_count(), 2u);
 }
 
 }  // namespace

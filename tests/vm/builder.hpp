@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Test programs as instruction literals: I{op, dst, src, off, imm} with the selector field filled
 // in from opcodes.def, so a test names the operation and its operands and nothing else. Also
-// runs a program in checked or unchecked mode in one call.
+// runs a program in checked or unchecked mode in one call, on the engine under test (Vm): the
+// interpreter, or the JIT when tests/jit builds these same files with POLLEN_TEST_JIT (and, with
+// POLLEN_TEST_JIT_HARDEN, with constant blinding and baseline x86-64 only).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -12,6 +14,9 @@
 
 #include "isa/isa.hpp"
 #include "vm/interpreter.hpp"
+#if POLLEN_TEST_JIT
+#include "jit/jit.hpp"
+#endif
 
 namespace pollen::vm::test {
 
@@ -51,10 +56,41 @@ inline std::vector<isa::Insn> program(std::initializer_list<I> insns) {
   return out;
 }
 
-/// Creates an interpreter for `prog` (failing the test if that fails) and runs it once.
+#if POLLEN_TEST_JIT
+/// The JIT with the interpreter's interface: a program compiled for both modes, counting
+/// instructions, run in the mode RunOptions asks for.
+class JitVm {
+ public:
+  static Result<JitVm> create(std::span<const isa::Insn> prog, const HelperTable& helpers) {
+    jit::JitOptions options;
+    options.count_insns = true;
+    options.harden = POLLEN_TEST_JIT_HARDEN;
+    options.use_bmi2 = !POLLEN_TEST_JIT_HARDEN;
+    POLLEN_TRY(jit::JitProgram unchecked, jit::JitProgram::compile(prog, helpers, options));
+    options.checked = true;
+    POLLEN_TRY(jit::JitProgram checked, jit::JitProgram::compile(prog, helpers, options));
+    return JitVm(std::move(unchecked), std::move(checked));
+  }
+  Result<uint64_t> run(const RunArgs& args, const RunOptions& options = {}) const {
+    return (options.checked ? checked_ : unchecked_).run(args, options);
+  }
+  static uint64_t last_insn_count() { return jit::JitProgram::last_insn_count(); }
+
+ private:
+  JitVm(jit::JitProgram unchecked, jit::JitProgram checked)
+      : unchecked_(std::move(unchecked)), checked_(std::move(checked)) {}
+  jit::JitProgram unchecked_;
+  jit::JitProgram checked_;
+};
+using Vm = JitVm;
+#else
+using Vm = Interpreter;
+#endif
+
+/// Creates the engine for `prog` (failing the test if that fails) and runs it once.
 inline Result<uint64_t> run(const std::vector<isa::Insn>& prog, const RunArgs& args,
                             const RunOptions& options, const HelperTable& helpers) {
-  Result<Interpreter> interp = Interpreter::create(prog, helpers);
+  Result<Vm> interp = Vm::create(prog, helpers);
   if (!interp) {
     ADD_FAILURE() << "create failed: " << interp.error().str();
     return interp.error();

@@ -200,7 +200,7 @@ TEST(Helper, CallxCallsTheHelperWhoseIdIsInDst) {
 TEST(Helper, InterpreterKeepsItsOwnCopyOfTheTable) {
   auto prog =
       program({mov(1, 4), mov(6, 1), {Op::Callx, 6}, {Op::CallHelper, 0, 0, 0, 1}, exit_insn()});
-  Result<Interpreter> interp = Interpreter::create(prog, test_helpers());  // table is a temporary
+  Result<Vm> interp = Vm::create(prog, test_helpers());  // table is a temporary
   ASSERT_TRUE(interp.ok()) << interp.error().str();
   Result<uint64_t> r = interp->run(RunArgs{});
   ASSERT_TRUE(r.ok()) << r.error().str();
@@ -253,7 +253,7 @@ TEST(Budget, ExactlyEnoughInstructionsRuns) {
   Result<uint64_t> r = run_with(program({mov(0, 1), mov(0, 2), exit_insn()}), {}, options);
   ASSERT_TRUE(r.ok()) << r.error().str();
   EXPECT_EQ(*r, 2u);
-  EXPECT_EQ(Interpreter::last_insn_count(), 3u);
+  EXPECT_EQ(Vm::last_insn_count(), 3u);
 }
 
 TEST(Budget, OneTooFewFaultsAtTheNextInstruction) {
@@ -265,7 +265,7 @@ TEST(Budget, OneTooFewFaultsAtTheNextInstruction) {
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().code, Errc::RuntimeFault);
     EXPECT_EQ(r.error().str(), "insn 2: instruction budget of 2 exceeded");
-    EXPECT_EQ(Interpreter::last_insn_count(), 2u);
+    EXPECT_EQ(Vm::last_insn_count(), 2u);
   }
 }
 
@@ -284,7 +284,7 @@ TEST(Budget, CountsLocalCallsAndHelperCalls) {
   auto prog = program(
       {{Op::CallLocal, 0, 0, 0, 1}, exit_insn(), {Op::CallHelper, 0, 0, 0, 1}, exit_insn()});
   ASSERT_TRUE(run_with(prog, test_helpers()).ok());
-  EXPECT_EQ(Interpreter::last_insn_count(), 4u);
+  EXPECT_EQ(Vm::last_insn_count(), 4u);
 }
 
 TEST(Interpreter, RunsFromManyThreadsAtOnce) {
@@ -294,7 +294,7 @@ TEST(Interpreter, RunsFromManyThreadsAtOnce) {
                        {Op::Sub64Imm, 2, 0, 0, 1},
                        {Op::JneImm, 2, 0, -3, 0},
                        exit_insn()});
-  Result<Interpreter> interp = Interpreter::create(prog, HelperTable{});
+  Result<Vm> interp = Vm::create(prog, HelperTable{});
   ASSERT_TRUE(interp.ok());
   std::vector<std::thread> threads;
   std::array<uint64_t, 4> results{};
@@ -310,8 +310,8 @@ TEST(Interpreter, RunsFromManyThreadsAtOnce) {
 }
 
 TEST(Interpreter, CreateRejectsAStructurallyInvalidProgram) {
-  Result<Interpreter> interp =
-      Interpreter::create(program({mov(0, 0), {Op::Ja, 0, 0, 5}, exit_insn()}), HelperTable{});
+  Result<Vm> interp =
+      Vm::create(program({mov(0, 0), {Op::Ja, 0, 0, 5}, exit_insn()}), HelperTable{});
   ASSERT_FALSE(interp.ok());
   EXPECT_EQ(interp.error().code, Errc::InvalidProgram);
   EXPECT_EQ(interp.error().location.value, 1u);

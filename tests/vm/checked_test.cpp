@@ -161,12 +161,12 @@ TEST(Checked, StackStartsZeroedInEveryFrame) {
                        {Op::LdxDW, 1, 10, -512},
                        {Op::Or64Reg, 0, 1},
                        exit_insn()});
-  Result<Interpreter> first = Interpreter::create(dirty, HelperTable{});
-  Result<Interpreter> second = Interpreter::create(read, HelperTable{});
+  Result<Vm> first = Vm::create(dirty, HelperTable{});
+  Result<Vm> second = Vm::create(read, HelperTable{});
   ASSERT_TRUE(first.ok() && second.ok());
   RunOptions options;
   options.checked = true;
-  for (const Interpreter* interp : {&*first, &*second}) {
+  for (const Vm* interp : {&*first, &*second}) {
     Result<uint64_t> r = interp->run(RunArgs{}, options);
     ASSERT_TRUE(r.ok()) << r.error().str();
     EXPECT_EQ(*r, 0u);

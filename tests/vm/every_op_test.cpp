@@ -67,7 +67,7 @@ TEST_P(EveryOpTest, RunsInBothModes) {
       continue;
     }
     ASSERT_TRUE(r.ok()) << r.error().str();
-    EXPECT_GE(Interpreter::last_insn_count(), 2u);
+    EXPECT_GE(Vm::last_insn_count(), 2u);
   }
 }
 

@@ -117,7 +117,7 @@ TEST(Jump, BackwardJumpLoopsAndCountsEveryInstruction) {
     Result<uint64_t> r = run(prog, {}, checked);
     ASSERT_TRUE(r.ok()) << r.error().str();
     EXPECT_EQ(*r, 30u);
-    EXPECT_EQ(Interpreter::last_insn_count(), 2u + 3u * 10u + 1u);
+    EXPECT_EQ(Vm::last_insn_count(), 2u + 3u * 10u + 1u);
   }
 }
 

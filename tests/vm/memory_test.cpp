@@ -202,7 +202,7 @@ TEST(Atomic, TwoThreadsLoseNoUpdate) {
                        {Op::AtomicCmpxchg64, 1, 2, 16},
                        {Op::JneReg, 0, 3, -6},
                        exit_insn()});
-  Result<Interpreter> interp = Interpreter::create(prog, HelperTable{});
+  Result<Vm> interp = Vm::create(prog, HelperTable{});
   ASSERT_TRUE(interp.ok()) << interp.error().str();
   alignas(8) Mem mem{};
   constexpr int kRuns = 100000;

@@ -73,9 +73,15 @@ void add_engine_option(CLI::App& app, Engine& engine) {
          [&engine](const std::string& name) {
            engine = name == "jit" ? Engine::Jit : Engine::Interpreter;
          },
-         "interp (default) or jit (the JIT is not written yet)")
+         "jit (the default where the host supports it: x86-64) or interp")
       ->check(CLI::IsMember({"interp", "jit"}))
       ->type_name("ENGINE");
+}
+
+void add_harden_flag(CLI::App& app, bool& harden) {
+  app.add_flag("--harden", harden,
+               "JIT constant blinding, as Linux's bpf_jit_harden: no immediate of the program "
+               "appears in the generated code");
 }
 
 int report(const Error& error, std::string_view input) {

@@ -32,12 +32,16 @@ Command add_asm_command(CLI::App& parent);
 Command add_disasm_command(CLI::App& parent);
 Command add_exec_command(CLI::App& parent);
 Command add_plugin_command(CLI::App& parent);
+Command add_test_run_command(CLI::App& parent);
 
 /// Accepts a whole decimal number of at least `min`: "--repeat: must be at least 1 (is 0)".
 CLI::Validator whole_number(uint64_t min);
 
-/// Adds --engine interp|jit.
+/// Adds --engine interp|jit (left out: Engine::Auto, the JIT where the host has one).
 void add_engine_option(CLI::App& app, Engine& engine);
+
+/// Adds --harden (JIT constant blinding).
+void add_harden_flag(CLI::App& app, bool& harden);
 
 /// Prints `error` on stderr as one line; when the error names no file, `input` (the file or
 /// option it came from) goes first: "prog.bin: insn 3: unknown opcode 0x8f". Returns the exit

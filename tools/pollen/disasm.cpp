@@ -2,13 +2,19 @@
 // `pollen disasm FILE`: lists raw bytecode (or hex, or assembly) in llvm-objdump's C-like
 // syntax or in the conformance suite's assembly, as text or JSON. The bytecode need not be
 // structurally valid: a program that would be rejected can still be read, up to the first slot
-// that does not decode.
+// that does not decode. An ELF object lists every program with its BTF source lines
+// interleaved (`; int x = 1;`), as llvm-objdump -S does. With --jit it shows, for a valid
+// program, the machine code the JIT generates next to each instruction (asmjit's log), as
+// `pollen exec` would compile it.
+#include <cstring>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
 #include "cli.hpp"
+#include "pollen/object.hpp"
 
 namespace pollen::cli {
 namespace {
@@ -19,6 +25,9 @@ struct DisasmOptions {
   bool no_addresses = false;
   bool no_bytes = false;
   bool json = false;
+  bool jit = false;
+  bool unchecked = false;
+  ExecOptions exec;  ///< how --jit compiles: checked mode unless --unchecked, --harden
 };
 
 std::string hex_string(const std::vector<uint8_t>& bytes) {
@@ -35,8 +44,37 @@ Result<std::string> json_listing(std::span<const uint8_t> bytecode, Syntax synta
   return out.dump(2) + "\n";
 }
 
+int run_jit_listing(const DisasmOptions& options, const std::string& name) {
+  auto program = load_program(options.source);
+  if (!program) return report(program.error(), name);
+  auto listing = jit_listing(*program, options.exec);
+  if (!listing) return report(listing.error(), name);
+  std::cout << *listing << std::flush;
+  return kExitOk;
+}
+
+// An ELF object: every program, in the object's order, with its BTF source lines.
+std::optional<int> run_object_listing(const DisasmOptions& options, const std::string& name) {
+  if (options.source.format() != ProgramFormat::Raw || options.source.path == "-") return {};
+  auto file = read_file(options.source.path);
+  if (!file || file->size() < 4 || std::memcmp(file->data(), "\x7f" "ELF", 4) != 0) return {};
+  auto object = Object::from_bytes(*file, name);
+  if (!object) return report(object.error(), name);
+  bool first = true;
+  for (const ProgramInfo& program : object->programs()) {
+    auto listing = object->disassemble(program.name);
+    if (!listing) return report(listing.error(), name);
+    std::cout << (first ? "" : "\n") << *listing;
+    first = false;
+  }
+  std::cout << std::flush;
+  return kExitOk;
+}
+
 int run_disasm(const DisasmOptions& options) {
   std::string name = display_name(options.source.path);
+  if (options.jit) return run_jit_listing(options, name);
+  if (auto listed = run_object_listing(options, name)) return *listed;
   auto bytecode = load_bytecode(options.source);
   if (!bytecode) return report(bytecode.error(), name);
   Program::ListingOptions listing_options{options.syntax, !options.no_addresses, !options.no_bytes};
@@ -52,7 +90,8 @@ int run_disasm(const DisasmOptions& options) {
 Command add_disasm_command(CLI::App& parent) {
   auto options = std::make_shared<DisasmOptions>();
   CLI::App* app = parent.add_subcommand(
-      "disasm", "List the instructions of raw bytecode (ELF objects are not supported yet)");
+      "disasm", "List the instructions of raw bytecode, or every program of an ELF object with its "
+      "source lines");
   add_program_source(*app, options->source);
   app->add_option_function<std::string>(
          "--syntax",
@@ -65,9 +104,23 @@ Command add_disasm_command(CLI::App& parent) {
       ->type_name("SYNTAX");
   app->add_flag("--no-addresses", options->no_addresses, "Leave out the slot index of each line");
   app->add_flag("--no-bytes", options->no_bytes, "Leave out the instruction bytes of each line");
-  app->add_flag("--json", options->json,
-                "Print a JSON array of {slot, bytes, text}; the layout flags do not apply");
-  return {app, [options] { return run_disasm(*options); }};
+  auto* json = app->add_flag("--json", options->json,
+                             "Print a JSON array of {slot, bytes, text}; the layout flags do not "
+                             "apply");
+  auto* jit = app->add_flag("--jit", options->jit,
+                            "Show the JIT's machine code next to each instruction (a valid "
+                            "program only; x86-64 hosts)")
+                  ->excludes(json);
+  add_harden_flag(*app, options->exec.harden);
+  app->get_option("--harden")->needs(jit);
+  app->add_flag("--unchecked", options->unchecked,
+                "With --jit: the code for trusted programs, without checked mode's bounds "
+                "checks")
+      ->needs(jit);
+  return {app, [options] {
+            options->exec.checked = !options->unchecked;
+            return run_disasm(*options);
+          }};
 }
 
 }  // namespace pollen::cli

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // `pollen exec FILE`: runs a program once (or --repeat N times, timed) on a memory buffer,
 // with r1 = the buffer and r2 = its length as the conformance suite does, and prints r0. The
-// program is unverified, so it runs in checked mode unless --unchecked says it is trusted.
+// program is unverified, so it runs in checked mode unless --unchecked says it is trusted. It
+// runs on the JIT where the host has one, unless --engine says otherwise.
 #include <fmt/format.h>
 
 #include <cstdint>
@@ -47,6 +48,7 @@ void print_text(const ExecResult& result, bool timed) {
 
 void print_json(const ExecResult& result) {
   nlohmann::ordered_json out = {{"r0", result.r0},
+                                {"engine", result.engine == Engine::Jit ? "jit" : "interp"},
                                 {"r0_hex", fmt::format("{:#x}", result.r0)},
                                 {"runs", result.repeat},
                                 {"ns_per_run", result.ns_per_run},
@@ -89,6 +91,7 @@ Command add_exec_command(CLI::App& parent) {
                      ->check(whole_number(1))
                      ->type_name("N");
   add_engine_option(*app, options->exec.engine);
+  add_harden_flag(*app, options->exec.harden);
   app->add_flag("--unchecked", options->unchecked,
                 "Skip the memory checks (only for trusted programs: Pollen has no verifier yet)");
   app->add_option("--budget", options->exec.insn_budget,

@@ -12,6 +12,10 @@
 
 #include "cli.hpp"
 
+namespace pollen::cli {
+Command add_verify_command(CLI::App& parent);  // verify.cpp
+}  // namespace pollen::cli
+
 namespace {
 
 using pollen::cli::Command;
@@ -56,7 +60,8 @@ int run(int argc, char** argv) {
   app.require_subcommand(1);
   std::vector<Command> commands{
       pollen::cli::add_asm_command(app), pollen::cli::add_disasm_command(app),
-      pollen::cli::add_exec_command(app), pollen::cli::add_plugin_command(app)};
+      pollen::cli::add_exec_command(app), pollen::cli::add_plugin_command(app),
+      pollen::cli::add_test_run_command(app), pollen::cli::add_verify_command(app)};
   std::vector<std::string> args = arguments(argc, argv);
   if (is_unknown_subcommand(args, commands))
     return report_usage(app, "unknown subcommand '" + args.back() + "'");

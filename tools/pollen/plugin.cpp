@@ -52,6 +52,7 @@ Command add_plugin_command(CLI::App& parent) {
                   "The test's memory as hex bytes (\"aa  bb  11  \"); absent when it has none")
       ->type_name("HEX");
   add_engine_option(*app, options->exec.engine);
+  add_harden_flag(*app, options->exec.harden);
   app->add_option(
          "--budget", options->exec.insn_budget,
          fmt::format("Fail after N instructions (default {}; 0: no limit)", kDefaultBudget))
@@ -60,7 +61,8 @@ Command add_plugin_command(CLI::App& parent) {
   app->add_flag("--elf", options->elf, "stdin holds an ELF object (not supported yet)");
   app->footer(
       "Point bpf_conformance_runner's --plugin_path at a script that runs\n"
-      "`exec pollen plugin \"$@\"`; pass options with --plugin_options \"--engine interp\".\n");
+      "`exec pollen plugin \"$@\"`; pass options with --plugin_options \"--engine interp\".\n"
+      "Programs run on the JIT where the host has one (x86-64), else on the interpreter.\n");
   return {app, [options] { return run_plugin(*options); }};
 }
 

@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: MIT
+// Opening an object: the loader's ObjectSpec becomes live maps (maps::create_map, global data
+// written with the section's bytes) and linked programs (lddw map relocations replaced by the
+// map's address or the global-data value's address, as Linux replaces them with a map pointer
+// or a value address), then prog arrays and map-in-maps get their initial slots. A bare
+// bytecode file becomes an object with one raw program and no maps.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "helpers/helpers.hpp"
+#include "loader/loader.hpp"
+#include "maps/epoch.hpp"
+#include "maps/ref_maps.hpp"
+#include "runtime/object_impl.hpp"
+
+namespace pollen {
+namespace {
+
+Error object_error(std::string message) {
+  return make_error(Errc::InvalidArgument, Location::none(), std::move(message));
+}
+
+maps::MapDef map_def(const loader::MapSpec& spec) {
+  maps::MapDef def;
+  def.type = static_cast<maps::MapType>(spec.type);
+  def.key_size = spec.key_size;
+  def.value_size = spec.value_size;
+  def.max_entries = spec.max_entries;
+  def.flags = spec.flags;
+  def.map_extra = spec.map_extra;
+  def.name = spec.name;
+  if (spec.inner) def.inner = std::make_shared<maps::MapDef>(map_def(*spec.inner));
+  return def;
+}
+
+Result<std::shared_ptr<maps::Map>> create_one(const loader::MapSpec& spec, uint32_t slots) {
+  auto map = maps::create_map(map_def(spec), slots);
+  if (!map)
+    return make_error(map.error().code, Location::none(),
+                      fmt::format("map '{}': {}", spec.name, map.error().message));
+  if (spec.is_global_data() && !spec.initial_data.empty()) {
+    const uint32_t key = 0;
+    long err = (*map)->update_host(&key, spec.initial_data.data());
+    if (err < 0)
+      return object_error(
+          fmt::format("map '{}': cannot write its initial data ({})", spec.name, errno_name(err)));
+  }
+  return std::move(*map);
+}
+
+// Global data is an ARRAY of one element; its value's address is stable for the map's life.
+uint8_t* global_value(maps::Map& map) {
+  const uint32_t key = 0;
+  maps::EpochGuard guard;
+  return static_cast<uint8_t*>(map.lookup(&key, 0));
+}
+
+// The linked lddw is a plain 64-bit constant (src=0), which the interpreter and isa::validate
+// take as it is; the pseudo source stays in the ObjectSpec for the verifier and listings.
+void set_imm64(std::vector<isa::Insn>& insns, uint32_t index, uint64_t value) {
+  insns[index].src = 0;
+  insns[index].imm = static_cast<int32_t>(static_cast<uint32_t>(value));
+  insns[index + 1].imm = static_cast<int32_t>(static_cast<uint32_t>(value >> 32));
+}
+
+Result<std::shared_ptr<LinkedProgram>> link_program(const loader::ProgramSpec& spec,
+                                                    const Object::Impl& object) {
+  auto prog = std::make_shared<LinkedProgram>();
+  prog->name = spec.name;
+  prog->section = spec.section;
+  prog->type = spec.type;
+  prog->insns = spec.insns;
+  prog->line_info = spec.line_info;
+  if (!spec.core_relos.empty())
+    return make_error(Errc::NotSupported, Location::insn(spec.core_relos[0].insn),
+                      fmt::format("program '{}': CO-RE relocations are not supported", spec.name));
+  for (const loader::MapReloc& reloc : spec.map_relocs) {
+    maps::Map& map = *object.maps[reloc.map];
+    if (reloc.kind == loader::MapRelocKind::MapFd) {
+      set_imm64(prog->insns, reloc.insn, reinterpret_cast<uintptr_t>(&map));
+      continue;
+    }
+    const loader::MapSpec& map_spec = object.spec.maps[reloc.map];
+    uint8_t* value = global_value(map);
+    if (!value)
+      return object_error(fmt::format("program '{}': insn {}: map '{}' has no value to point at",
+                                      spec.name, reloc.insn, map_spec.name));
+    const auto offset = static_cast<uint32_t>(prog->insns[reloc.insn + 1].imm);
+    set_imm64(prog->insns, reloc.insn, reinterpret_cast<uintptr_t>(value) + offset);
+  }
+  POLLEN_TRY(vm::Interpreter interpreter,
+             vm::Interpreter::create(prog->insns, helpers::default_helpers()));
+  prog->interpreter = std::make_shared<const vm::Interpreter>(std::move(interpreter));
+  return prog;
+}
+
+// Prog arrays hold linked programs; map-in-maps hold other maps of the object.
+Result<void> fill_slots(Object::Impl& object, size_t index) {
+  const loader::MapSpec& spec = object.spec.maps[index];
+  auto* refs = dynamic_cast<maps::RefArrayMap*>(object.maps[index].get());
+  auto* hash = dynamic_cast<maps::HashOfMaps*>(object.maps[index].get());
+  for (const loader::MapSlot& slot : spec.initial_slots) {
+    long err = -22;
+    if (spec.type == static_cast<uint32_t>(maps::MapType::ProgArray) && refs) {
+      auto it = std::find_if(object.programs.begin(), object.programs.end(),
+                             [&](const auto& p) { return p->name == slot.name; });
+      if (it != object.programs.end())
+        err =
+            refs->set_prog(slot.slot, std::const_pointer_cast<vm::Interpreter>((*it)->interpreter),
+                           static_cast<uint32_t>(it - object.programs.begin()) + 1);
+    } else if (auto inner = object.spec.map_index(slot.name)) {
+      const uint32_t id = *inner + 1;
+      err = refs ? refs->set_map(slot.slot, object.maps[*inner], id)
+                 : hash->set_map(&slot.slot, object.maps[*inner], id, maps::kBpfAny);
+    }
+    if (err < 0)
+      return object_error(fmt::format("map '{}': slot {}: cannot store '{}' ({})", spec.name,
+                                      slot.slot, slot.name, errno_name(err)));
+  }
+  return {};
+}
+
+Result<std::unique_ptr<Object::Impl>> build(loader::ObjectSpec spec) {
+  auto impl = std::make_unique<Object::Impl>();
+  impl->spec = std::move(spec);
+  for (const loader::MapSpec& map : impl->spec.maps) {
+    POLLEN_TRY(auto created, create_one(map, impl->slots));
+    impl->map_addresses.push_back(reinterpret_cast<uintptr_t>(created.get()));
+    if (map.is_global_data())
+      impl->regions.push_back({reinterpret_cast<uintptr_t>(global_value(*created)), map.value_size,
+                               map.source != loader::MapSource::Rodata, map.name});
+    impl->maps.push_back(std::move(created));
+  }
+  for (const loader::ProgramSpec& program : impl->spec.programs) {
+    POLLEN_TRY(auto linked, link_program(program, *impl));
+    impl->programs.push_back(std::move(linked));
+  }
+  for (size_t i = 0; i < impl->maps.size(); ++i) POLLEN_CHECK(fill_slots(*impl, i));
+  return impl;
+}
+
+}  // namespace
+
+std::string errno_name(long error) {
+  const char* name = strerrorname_np(static_cast<int>(error < 0 ? -error : error));
+  if (error == -maps::kEnotsupp || error == maps::kEnotsupp) return "ENOTSUPP";
+  return name ? name : fmt::format("errno {}", error);
+}
+
+Result<maps::Map*> Object::Impl::find_map(std::string_view name) const {
+  if (auto index = spec.map_index(name)) return maps[*index].get();
+  return object_error(fmt::format("no map named '{}'", name));
+}
+
+Result<LinkedProgram*> Object::Impl::find_program(std::string_view name) const {
+  if (name.empty()) {
+    if (programs.size() == 1) return programs[0].get();
+    return object_error(fmt::format("the object has {} programs; name one", programs.size()));
+  }
+  for (const auto& program : programs)
+    if (program->name == name) return program.get();
+  return object_error(fmt::format("no program named '{}'", name));
+}
+
+Object::Object(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Object::Object(Object&&) noexcept = default;
+Object& Object::operator=(Object&&) noexcept = default;
+Object::~Object() = default;
+
+Result<Object> Object::open(const std::filesystem::path& path) {
+  POLLEN_TRY(loader::ObjectSpec spec, loader::load_object_file(path));
+  POLLEN_TRY(auto impl, build(std::move(spec)));
+  return Object(std::move(impl));
+}
+
+Result<Object> Object::from_bytes(std::span<const uint8_t> elf, std::string_view name) {
+  POLLEN_TRY(loader::ObjectSpec spec, loader::load_object(elf, name));
+  POLLEN_TRY(auto impl, build(std::move(spec)));
+  return Object(std::move(impl));
+}
+
+Result<Object> Object::from_raw(std::span<const uint8_t> bytecode, std::string_view name) {
+  POLLEN_TRY(std::vector<isa::Insn> insns, isa::from_bytes(bytecode));
+  auto prog = std::make_shared<LinkedProgram>();
+  prog->name = std::string(name);
+  prog->section = "raw";
+  prog->raw = true;
+  prog->insns = std::move(insns);
+  POLLEN_TRY(vm::Interpreter interpreter,
+             vm::Interpreter::create(prog->insns, helpers::default_helpers()));
+  prog->interpreter = std::make_shared<const vm::Interpreter>(std::move(interpreter));
+  auto impl = std::make_unique<Impl>();
+  impl->programs.push_back(std::move(prog));
+  return Object(std::move(impl));
+}
+
+std::vector<ProgramInfo> Object::programs() const {
+  std::vector<ProgramInfo> out;
+  for (const auto& p : impl_->programs)
+    out.push_back({p->name, p->section,
+                   p->raw ? std::string("raw") : std::string(loader::program_type_name(p->type))});
+  return out;
+}
+
+std::vector<MapInfo> Object::maps() const {
+  std::vector<MapInfo> out;
+  for (size_t i = 0; i < impl_->maps.size(); ++i) {
+    const maps::Map& map = *impl_->maps[i];
+    out.push_back({impl_->spec.maps[i].name, maps::map_type_name(map.type()), map.def().key_size,
+                   map.def().value_size, map.def().max_entries, map.percpu()});
+  }
+  return out;
+}
+
+}  // namespace pollen

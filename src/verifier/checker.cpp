@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: MIT
+// The checker's dispatch and what every instruction kind shares: the entry state of each
+// program type, failures that carry the state of the registers involved, the "register never
+// written" rule (Linux's check_reg_arg: "R%d !read_ok"), and the whole-program stack rule.
+#include "verifier/checker.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <functional>
+
+namespace pollen::verifier {
+
+using isa::Form;
+
+Checker::Checker(const Cfg& cfg, const ProgramTypeInfo& type, const Platform& platform,
+                 const Options& options)
+    : cfg_(cfg),
+      type_(type),
+      platform_(platform),
+      options_(options),
+      pointer_class_(cfg.size(), 0),
+      ctx_field_(cfg.size(), nullptr),
+      ctx_offset_(cfg.size(), 0) {
+  facts_.stack_depth.assign(cfg.function_starts.size(), 0);
+}
+
+State Checker::initial_state() {
+  State s;
+  s.frames.emplace_back();
+  FrameState& f = s.top();
+  f.regs[kFp] = RegState::pointer(RegType::Stack);
+  switch (type_.ctx_model) {
+    case CtxModel::Fields:
+    case CtxModel::Buffer: f.regs[1] = RegState::pointer(RegType::Ctx); break;
+    case CtxModel::Memory:
+      // Without memory, r1 is 0, as pollen::exec passes it.
+      if (options_.raw_memory_size == 0) {
+        f.regs[1] = RegState::known(0);
+      } else {
+        f.regs[1] = RegState::pointer(RegType::Mem);
+        f.regs[1].mem_size = options_.raw_memory_size;
+      }
+      f.regs[2] = RegState::known(options_.raw_memory_size);
+      break;
+  }
+  return s;
+}
+
+Checker::Step Checker::step(State& s, uint32_t pc) {
+  const isa::Decoded& d = cfg_.at(pc);
+  switch (d.info().form) {
+    case Form::AluImm:
+    case Form::AluReg: return check_alu(s, pc, d);
+    case Form::AluNeg:
+    case Form::Endian:
+    case Form::MovsxReg: return check_unary(s, pc, d);
+    case Form::Lddw: return check_lddw(s, pc, d);
+    case Form::LdAbs:
+    case Form::LdInd: return check_legacy_load(s, pc, d);
+    case Form::Ldx: return check_load(s, pc, d);
+    case Form::St:
+    case Form::Stx: return check_store(s, pc, d);
+    case Form::Atomic: return check_atomic(s, pc, d);
+    case Form::JmpImm:
+    case Form::JmpReg: return check_cond_jump(s, pc, d);
+    case Form::Ja:
+    case Form::Ja32: return Step::to(static_cast<uint32_t>(*isa::branch_target(d, pc)));
+    case Form::CallHelper: return check_helper_call(s, pc, d);
+    case Form::CallLocal: return check_local_call(s, pc, d);
+    case Form::CallKfunc:
+      return fail(pc, s, "kfunc calls are not supported (Pollen has no kernel functions)", {});
+    case Form::Callx:
+      return fail(pc, s,
+                  "callx is not supported: it is the conformance suite's extension, not a Linux "
+                  "instruction, and its target cannot be checked",
+                  {static_cast<int>(d.dst)});
+    case Form::Exit: return check_exit(s, pc);
+  }
+  return fail(pc, s, "unknown instruction form", {});
+}
+
+Checker::Step Checker::fail(uint32_t pc, const State& s, std::string what,
+                            std::initializer_list<int> regs, std::string hint) const {
+  std::string facts;
+  for (int r : regs) {
+    if (!facts.empty()) facts += ", ";
+    facts += fmt::format("r{}: {}", r, s.reg(r).str());
+  }
+  Step step;
+  step.kind = Kind::Fail;
+  step.failure = Failure{pc, facts.empty() ? what : fmt::format("{} ({})", what, facts),
+                         std::move(hint)};
+  return step;
+}
+
+std::optional<Checker::Step> Checker::require_init(uint32_t pc, const State& s, int r) const {
+  if (s.reg(r).type != RegType::NotInit) return std::nullopt;
+  return fail(pc, s, fmt::format("r{} is read but was never written on this path", r), {});
+}
+
+Checker::Step Checker::next(uint32_t pc) const {
+  return Step::to(pc + (isa::is_wide(cfg_.at(pc).op) ? 2u : 1u));
+}
+
+Facts Checker::take_facts() {
+  for (uint32_t pc = 0; pc < ctx_field_.size(); ++pc)
+    if (ctx_field_[pc]) facts_.ctx_accesses.push_back({pc, ctx_field_[pc], ctx_offset_[pc]});
+  return std::move(facts_);
+}
+
+std::optional<Failure> Checker::check_combined_stack() const {
+  // Linux rounds each frame up to 16 bytes when the program is JIT-compiled.
+  auto frame_size = [&](uint32_t f) { return (facts_.stack_depth[f] + 15) / 16 * 16; };
+  // Depth-first over the call graph; the analysis has already refused recursion deeper than
+  // the frame limit, so the walk ends.
+  std::function<std::optional<Failure>(uint32_t, uint32_t, uint32_t)> walk =
+      [&](uint32_t f, uint32_t total, uint32_t calls) -> std::optional<Failure> {
+    total += frame_size(f);
+    if (total > kStackSize)
+      return Failure{cfg_.function_starts[f],
+                     fmt::format("combined stack size of {} calls is {} bytes (limit {})", calls,
+                                 total, kStackSize),
+                     "use less stack in the functions of this chain of calls, or inline them"};
+    uint32_t start = cfg_.function_starts[f];
+    uint32_t end = f + 1 < cfg_.function_starts.size() ? cfg_.function_starts[f + 1]
+                                                       : static_cast<uint32_t>(cfg_.size());
+    for (uint32_t pc = start; pc < end; ++pc) {
+      if (cfg_.second_slot[pc] || cfg_.at(pc).op != isa::Op::CallLocal) continue;
+      auto target = static_cast<uint32_t>(*isa::branch_target(cfg_.at(pc), pc));
+      uint32_t callee = cfg_.function_of[target];
+      if (calls + 1 > kMaxFrames) continue;
+      if (auto failure = walk(callee, total, calls + 1)) return failure;
+    }
+    return std::nullopt;
+  };
+  return walk(0, 0, 1);
+}
+
+}  // namespace pollen::verifier

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: MIT
+// The per-instruction half of the verifier: given the state before an instruction, check what
+// must hold for it to be safe and compute the state(s) after it. One function per instruction
+// kind (dispatch on the operand form from opcodes.def, so a new form does not compile until it
+// is handled here); the rules are Linux's do_check() for a privileged load, with the
+// exceptions documented where they are made. The path exploration (analyzer.cpp) calls step()
+// and decides what to explore next.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "verifier/cfg.hpp"
+#include "verifier/program_types.hpp"
+#include "verifier/state.hpp"
+
+namespace pollen::verifier {
+
+struct Options {
+  /// Linux's BPF_COMPLEXITY_LIMIT_INSNS: instructions processed over all paths.
+  uint64_t max_insns_processed = 1'000'000;
+  /// Raw programs: the bytes r1 points to; r2 holds the same number.
+  uint32_t raw_memory_size = 0;
+  /// Keep the path that led to a rejection.
+  bool record_path = false;
+};
+
+/// One context load or store, for the rewrite to the runtime's context (ctx_rewrite.hpp).
+struct CtxAccess {
+  uint32_t insn = 0;
+  const CtxField* field = nullptr;  ///< the field touched (Fields model)
+  uint16_t offset = 0;              ///< the byte offset accessed in Linux's context
+};
+
+/// What the analysis learns for the stages after it.
+struct Facts {
+  std::vector<CtxAccess> ctx_accesses;  ///< sorted by insn once the analysis ends
+  uint32_t max_ctx_offset = 0;          ///< Buffer contexts: the end of the furthest access
+  std::vector<uint32_t> stack_depth;    ///< by function: bytes of stack it uses
+};
+
+class Checker {
+ public:
+  Checker(const Cfg& cfg, const ProgramTypeInfo& type, const Platform& platform,
+          const Options& options);
+
+  /// What happens after one instruction.
+  struct Step {
+    enum class Kind : uint8_t { Next, Fork, End, Fail } kind = Kind::Next;
+    uint32_t next = 0;           ///< Next, Fork: where the state (fall-through side) goes
+    std::optional<State> taken;  ///< Fork: the state of the jump-taken side ...
+    uint32_t taken_pc = 0;       ///< ... and where it goes
+    std::optional<Failure> failure;
+
+    /// Continue at `pc`.
+    static Step to(uint32_t pc) {
+      Step s;
+      s.next = pc;
+      return s;
+    }
+    /// The path ends (the program exits, or the state cannot happen).
+    static Step done() {
+      Step s;
+      s.kind = Kind::End;
+      return s;
+    }
+  };
+
+  /// The state at the program's entry.
+  State initial_state();
+  /// Checks the instruction at `pc` against `state` and moves `state` past it.
+  Step step(State& state, uint32_t pc);
+  /// The facts learnt; call once the analysis has ended.
+  Facts take_facts();
+  /// A static rule Linux checks over the whole program: stack frames along every chain of
+  /// local calls fit in 512 bytes together (check_max_stack_depth).
+  std::optional<Failure> check_combined_stack() const;
+
+ private:
+  using Kind = Step::Kind;
+  struct MemAccess;
+  /// The stack bytes an access may touch: [lo, hi) of one frame; `fixed` when exactly [lo, hi).
+  struct StackSpan {
+    FrameState* frame;
+    uint32_t frame_index;
+    int lo, hi;
+    bool fixed;
+  };
+
+  // checker.cpp: failures and common checks
+  Step fail(uint32_t pc, const State& s, std::string what, std::initializer_list<int> regs,
+            std::string hint = {}) const;
+  std::optional<Step> require_init(uint32_t pc, const State& s, int r) const;
+  uint32_t new_id() { return ++next_id_; }
+  Step next(uint32_t pc) const;
+
+  // check_alu.cpp
+  Step check_alu(State& s, uint32_t pc, const isa::Decoded& d);
+  Step check_mov(State& s, uint32_t pc, const isa::Decoded& d);
+  Step check_unary(State& s, uint32_t pc, const isa::Decoded& d);
+  Step check_pointer_alu(State& s, uint32_t pc, const isa::Decoded& d, const RegState& src);
+  std::optional<Step> pointer_alu_refusal(uint32_t pc, const State& s, AluOp op, int ptr_reg,
+                                          const Scalar& offset, bool dst_ptr) const;
+  std::optional<Step> offset_refusal(uint32_t pc, const State& s, const RegState& ptr,
+                                     const Scalar& v, int ptr_reg, int off_reg) const;
+  Step check_lddw(State& s, uint32_t pc, const isa::Decoded& d);
+
+  // check_mem.cpp
+  Step check_load(State& s, uint32_t pc, const isa::Decoded& d);
+  Step check_store(State& s, uint32_t pc, const isa::Decoded& d);
+  Step check_atomic(State& s, uint32_t pc, const isa::Decoded& d);
+  std::optional<Step> check_access(State& s, const MemAccess& a, RegState* loaded);
+  std::optional<Step> access_stack(State& s, const MemAccess& a, RegState* loaded);
+  std::optional<Step> stack_store(State& s, const MemAccess& a, const StackSpan& span);
+  std::optional<Step> stack_load(State& s, const MemAccess& a, const StackSpan& span,
+                                 RegState* loaded);
+  std::optional<Step> access_ctx(State& s, const MemAccess& a, RegState* loaded);
+  std::optional<Step> access_packet(State& s, const MemAccess& a, RegState* loaded);
+  std::optional<Step> access_sized(State& s, const MemAccess& a, RegState* loaded);
+  std::optional<Step> note_pointer_class(uint32_t pc, const State& s, int reg, bool ctx);
+
+  /// Helper memory arguments: a read or write of [0, size) at register `reg`, where size is
+  /// in [min_size, max_size].
+  std::optional<Step> check_helper_memory(State& s, uint32_t pc, int reg, uint64_t min_size,
+                                          uint64_t max_size, bool write);
+  std::optional<Step> helper_stack_memory(State& s, uint32_t pc, int reg, uint64_t min_size,
+                                          uint64_t max_size, bool write);
+
+  // check_jmp.cpp
+  Step check_cond_jump(State& s, uint32_t pc, const isa::Decoded& d);
+  Step scalar_branch(State& s, uint32_t pc, const isa::Decoded& d, RegState b);
+  Step pointer_branch(State& s, uint32_t pc, const isa::Decoded& d, const RegState& b);
+  Step fork(State& s, uint32_t pc, const isa::Decoded& d, std::optional<State> taken,
+            std::optional<State> fallthrough);
+
+  // check_call.cpp
+  Step check_helper_call(State& s, uint32_t pc, const isa::Decoded& d);
+  Step check_local_call(State& s, uint32_t pc, const isa::Decoded& d);
+  Step check_exit(State& s, uint32_t pc);
+  Step check_legacy_load(State& s, uint32_t pc, const isa::Decoded& d);
+  std::optional<Step> check_helper_args(State& s, uint32_t pc, const helpers::HelperProto& p,
+                                        std::optional<uint32_t>& map);
+  std::optional<Step> check_helper_arg(State& s, uint32_t pc, const helpers::HelperProto& p,
+                                       int r, std::optional<uint32_t>& map);
+  std::optional<Step> check_map_arg(State& s, uint32_t pc, const helpers::HelperProto& p, int r,
+                                    const std::optional<uint32_t>& map);
+  std::optional<Step> check_size_arg(State& s, uint32_t pc, const helpers::HelperProto& p,
+                                     int r);
+
+  const Cfg& cfg_;
+  const ProgramTypeInfo& type_;
+  const Platform& platform_;
+  const Options& options_;
+  uint32_t next_id_ = 0;
+  /// The helper being checked may be given packet memory (Linux's pkt_access).
+  bool helper_packet_access_ = false;
+  Facts facts_;
+  /// By slot: 0 not a memory access yet, 1 through the context, 2 through another pointer.
+  std::vector<uint8_t> pointer_class_;
+  /// By slot: the context field a context access touched, and the offset it used.
+  std::vector<const CtxField*> ctx_field_;
+  std::vector<uint16_t> ctx_offset_;
+};
+
+}  // namespace pollen::verifier

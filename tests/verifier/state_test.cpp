@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: MIT
+// The pieces around the domains: subsumption of states (what pruning relies on), the stack's
+// spill and fill rules, the program-type tables, the context rewrite, and the test runner
+// itself, which must catch an unsafe program (a test that cannot fail is a defect).
+#include <gtest/gtest.h>
+
+#include "case_runner.hpp"
+#include "isa/assembler.hpp"
+#include "verifier/ctx_rewrite.hpp"
+#include "verifier/state.hpp"
+
+namespace pollen::verifier {
+namespace {
+
+State with_regs(std::initializer_list<std::pair<int, RegState>> regs) {
+  State s;
+  s.frames.emplace_back();
+  s.top().regs[kFp] = RegState::pointer(RegType::Stack);
+  for (const auto& [r, v] : regs) s.reg(r) = v;
+  return s;
+}
+
+RegState packet(int32_t off, int32_t range, uint32_t id = 0) {
+  RegState p = RegState::pointer(RegType::Packet);
+  p.off = off;
+  p.range = range;
+  p.id = id;
+  return p;
+}
+
+TEST(Subsumption, WiderScalarsCoverNarrowerOnes) {
+  State wide = with_regs({{1, RegState::scalar(Scalar::urange(0, 100))}});
+  State narrow = with_regs({{1, RegState::scalar(Scalar::urange(10, 20))}});
+  EXPECT_TRUE(subsumes(wide, narrow));
+  EXPECT_FALSE(subsumes(narrow, wide));
+}
+
+TEST(Subsumption, RegistersNeverWrittenCoverAnything) {
+  EXPECT_TRUE(subsumes(with_regs({}), with_regs({{3, RegState::pointer(RegType::Ctx)}})));
+  EXPECT_FALSE(subsumes(with_regs({{3, RegState::known(1)}}), with_regs({})));
+}
+
+TEST(Subsumption, KindsMustMatch) {
+  EXPECT_FALSE(subsumes(with_regs({{1, RegState::unknown()}}),
+                        with_regs({{1, RegState::pointer(RegType::Ctx)}})));
+}
+
+TEST(Subsumption, PacketPointersNeedAtLeastTheOldRange) {
+  EXPECT_TRUE(subsumes(with_regs({{2, packet(0, 10)}}), with_regs({{2, packet(0, 14)}})));
+  EXPECT_FALSE(subsumes(with_regs({{2, packet(0, 14)}}), with_regs({{2, packet(0, 10)}})));
+  EXPECT_FALSE(subsumes(with_regs({{2, packet(4, 10)}}), with_regs({{2, packet(0, 10)}})));
+}
+
+TEST(Subsumption, TiesTheOldStateReliedOnMustHold) {
+  RegState a = RegState::scalar(Scalar::urange(0, 9)), b = a;
+  a.id = b.id = 5;
+  State tied = with_regs({{1, a}, {2, b}});
+  State untied = with_regs({{1, RegState::scalar(Scalar::urange(0, 9))}, {2, RegState::scalar(Scalar::urange(0, 9))}});
+  EXPECT_FALSE(subsumes(tied, untied));
+  EXPECT_TRUE(subsumes(untied, tied));
+  RegState c = a, d = b;
+  c.id = d.id = 9;  // the same tie under another id
+  EXPECT_TRUE(subsumes(tied, with_regs({{1, c}, {2, d}})));
+}
+
+TEST(Subsumption, StackBytesNeverWrittenCoverAnything) {
+  State old = with_regs({});
+  State cur = with_regs({});
+  cur.top().stack.write(-8, 8, RegState::known(3));
+  EXPECT_TRUE(subsumes(old, cur));
+  EXPECT_FALSE(subsumes(cur, old));
+}
+
+TEST(Subsumption, HashIgnoresIds) {
+  RegState a = RegState::scalar(Scalar::urange(0, 9));
+  RegState b = a;
+  a.id = 1;
+  b.id = 2;
+  EXPECT_EQ(state_hash(with_regs({{1, a}})), state_hash(with_regs({{1, b}})));
+  EXPECT_NE(state_hash(with_regs({{1, a}})), state_hash(with_regs({{2, a}})));
+}
+
+TEST(Stack, PointersComeBackWhole) {
+  StackState st;
+  st.write(-16, 8, RegState::pointer(RegType::Ctx));
+  StackReadError error{};
+  EXPECT_EQ(st.read(-16, 8, error)->type, RegType::Ctx);
+  EXPECT_FALSE(st.read(-16, 4, error));
+  EXPECT_TRUE(error.partial_pointer);
+}
+
+TEST(Stack, NarrowScalarSpillsKeepTheirBounds) {
+  StackState st;
+  st.write(-8, 4, RegState::scalar(Scalar::urange(0, 15)));
+  StackReadError error{};
+  std::optional<RegState> r = st.read(-8, 4, error);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->value.umax, 15u);
+  EXPECT_FALSE(st.read(-8, 8, error));  // bytes fp-4..fp-1 were never written
+  EXPECT_EQ(error.off, -4);
+}
+
+TEST(Stack, WritesAtAVariableOffsetDoNotInitialise) {
+  StackState st;
+  st.write(-8, 8, RegState::known(0));
+  st.write_somewhere(-16, -4);
+  EXPECT_EQ(st.byte(-16), SlotType::Invalid);
+  EXPECT_EQ(st.byte(-8), SlotType::Misc);
+  // fp-4..fp-1 may not have been written, but the spill the write may have cut into is gone:
+  // its bytes are numbers now.
+  EXPECT_EQ(st.byte(-1), SlotType::Misc);
+  EXPECT_FALSE(st.slot_at(-8)->has_spill());
+}
+
+TEST(ProgramTypes, TablesAnswerLookups) {
+  ASSERT_NE(find_program_type("xdp"), nullptr);
+  EXPECT_EQ(find_program_type(6u), find_program_type("xdp"));
+  EXPECT_EQ(find_program_type(31u)->name, "syscall");
+  EXPECT_EQ(find_program_type("tc"), nullptr);
+  EXPECT_TRUE(allows_helper(*find_program_type("xdp"), 44));  // xdp_adjust_head
+  EXPECT_FALSE(allows_helper(*find_program_type("socket_filter"), 44));
+  EXPECT_TRUE(allows_helper(*find_program_type("raw"), 5));
+}
+
+TEST(ProgramTypes, ContextFieldsFollowLinux) {
+  const ProgramTypeInfo& xdp = *find_program_type("xdp");
+  EXPECT_EQ(check_ctx_field(xdp, 0, 4, false).field->kind, FieldKind::PacketData);
+  EXPECT_EQ(check_ctx_field(xdp, 0, 2, false).field, nullptr);
+  EXPECT_EQ(check_ctx_field(xdp, 12, 4, true).field, nullptr);
+  const ProgramTypeInfo& skb = *find_program_type("socket_filter");
+  EXPECT_NE(check_ctx_field(skb, 2, 2, false).field, nullptr);  // narrow read of len
+  EXPECT_NE(check_ctx_field(skb, 56, 8, true).field, nullptr);  // cb[2..3]
+  EXPECT_EQ(check_ctx_field(skb, 64, 8, true).field, nullptr);  // past cb[4]
+}
+
+TEST(CtxRewrite, PacketFieldsBecomeRuntimePointers) {
+  auto prog = isa::assemble("ldxw %r2, [%r1+4]\nmov %r0, 0\nexit\n");
+  ASSERT_TRUE(prog);
+  Input input{*prog, find_program_type("xdp"), &default_platform(), {}, {}};
+  Analysis a = verify(input);
+  ASSERT_TRUE(a.accepted());
+  ASSERT_EQ(a.facts.ctx_accesses.size(), 1u);
+  std::vector<isa::Insn> out = rewrite_context(*prog, a.facts);
+  EXPECT_EQ(*isa::classify(out[0]), isa::Op::LdxDW);
+  EXPECT_EQ(out[0].off, 8);  // data_end in the runtime's context
+}
+
+TEST(Runner, CatchesUnsafePrograms) {
+  // The verifier is not asked: these programs are unsafe, and the runner must say so.
+  struct Unsafe {
+    const char* what;
+    const char* type;
+    const char* text;
+    uint32_t mem;
+  } const cases[] = {
+      {"a load past the memory", "raw", "ldxb %r0, [%r1+20]\nexit\n", 16},
+      {"a load of a stack slot never written", "raw", "ldxdw %r0, [%r10-8]\nexit\n", 0},
+      {"a register never written", "raw", "mov %r0, %r4\nexit\n", 0},
+      {"an endless loop", "raw", "ja -1\nexit\n", 0},
+      {"a store into the read-only context", "socket_filter", "mov %r2, 1\nstxw [%r1+8], %r2\nmov %r0, 0\nexit\n", 0},
+  };
+  for (const Unsafe& u : cases) {
+    auto prog = isa::assemble(u.text);
+    ASSERT_TRUE(prog) << u.what;
+    test::TestPlatform platform({});
+    std::string fault = test::run_checked(*prog, *find_program_type(u.type), Analysis{}, platform, u.mem, 1);
+    EXPECT_NE(fault, "") << u.what;
+  }
+}
+
+}  // namespace
+}  // namespace pollen::verifier
