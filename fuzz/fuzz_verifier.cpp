@@ -38,8 +38,9 @@ class Choices {
   bool done() const { return pos_ >= bytes_.size(); }
   // Small numbers mostly, edges sometimes.
   int32_t imm() {
-    static const int32_t kEdges[] = {0, 1, 2, 4, 7, 8, 14, 15, 16, 31, 32, 63, 64, 255, 256,
-                                     -1, -8, -16, 0x7fffffff, static_cast<int32_t>(0x80000000)};
+    static const int32_t kEdges[] = {
+        0,  1,  2,  4,   7,   8,  14, 15,  16,         31,
+        32, 63, 64, 255, 256, -1, -8, -16, 0x7fffffff, static_cast<int32_t>(0x80000000)};
     if (chance(3)) return kEdges[below(std::size(kEdges))];
     return static_cast<int32_t>(below(128)) - 16;
   }
@@ -59,7 +60,8 @@ Insn insn(uint8_t code, int dst, int src, int16_t off, int32_t imm) {
   return i;
 }
 
-constexpr uint8_t kAluOps[] = {0x00, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x90, 0xa0, 0xb0, 0xc0};
+constexpr uint8_t kAluOps[] = {0x00, 0x10, 0x20, 0x30, 0x40, 0x50,
+                               0x60, 0x70, 0x90, 0xa0, 0xb0, 0xc0};
 constexpr uint8_t kJmpOps[] = {0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0xa0, 0xb0, 0xc0, 0xd0};
 constexpr uint8_t kSizes[] = {0x00, 0x08, 0x10, 0x18};  // W, H, B, DW
 
@@ -83,6 +85,11 @@ class Generator {
   void map_lookup();
   void loop();
   void misc();
+  void context_load();
+  void packet_variable();
+  void legacy_load();
+  void local_call();
+  void subprogram();
 
   Choices& c_;
   const verifier::ProgramTypeInfo& type_;
@@ -90,6 +97,7 @@ class Generator {
   std::vector<Insn> code_;
   std::vector<std::pair<size_t, size_t>> jumps_;  ///< (slot of the jump, statements to skip)
   std::vector<size_t> starts_;                    ///< first slot of each statement
+  std::vector<size_t> calls_;                     ///< slots of calls to the subprogram
 };
 
 void Generator::jump_forward(uint8_t code, int dst, int src, int32_t imm) {
@@ -157,7 +165,8 @@ void Generator::stack_access() {
     emit(insn(isa::kClassAlu64 | 0x00 | 0x08, 8, 7, 0, 0));
     base = 8;
   }
-  if (!c_.chance(4)) emit(insn(isa::kClassStx | 0x60 | size, base, reg(), static_cast<int16_t>(off), 0));
+  if (!c_.chance(4))
+    emit(insn(isa::kClassStx | 0x60 | size, base, reg(), static_cast<int16_t>(off), 0));
   emit(insn(isa::kClassLdx | 0x60 | size, reg(), base, static_cast<int16_t>(off), 0));
 }
 
@@ -176,7 +185,8 @@ void Generator::map_lookup() {
     auto off = static_cast<int16_t>(c_.below(40));
     if (c_.chance(3)) {  // a bounded or unbounded index
       emit(insn(isa::kClassJmp | 0x80, 0, 0, 0, 7));
-      if (!c_.chance(4)) emit(insn(isa::kClassAlu64 | 0x50, 0, 0, 0, static_cast<int32_t>(c_.below(32))));
+      if (!c_.chance(4))
+        emit(insn(isa::kClassAlu64 | 0x50, 0, 0, 0, static_cast<int32_t>(c_.below(32))));
       emit(insn(isa::kClassAlu64 | 0x00 | 0x08, 6, 0, 0, 0));
     }
     emit(insn(isa::kClassLdx | 0x60 | size, 5, c_.chance(3) ? 6 : 0, off, 0));
@@ -189,7 +199,8 @@ void Generator::loop() {
   size_t head = code_.size();
   for (uint32_t n = c_.below(3); n > 0; --n) alu();
   if (!c_.chance(8)) emit(insn(isa::kClassAlu64 | 0x00, 9, 0, 0, 1));
-  auto back = static_cast<int16_t>(static_cast<int64_t>(head) - static_cast<int64_t>(code_.size()) - 1);
+  auto back =
+      static_cast<int16_t>(static_cast<int64_t>(head) - static_cast<int64_t>(code_.size()) - 1);
   emit(insn(isa::kClassJmp | 0xa0, 9, 0, back, static_cast<int32_t>(c_.below(20))));
 }
 
@@ -197,49 +208,134 @@ void Generator::misc() {
   switch (c_.below(6)) {
     case 0: emit(insn(isa::kClassJmp | 0x80, 0, 0, 0, c_.chance(2) ? 7 : 5)); break;
     case 1: emit(insn(isa::kClassAlu64 | 0x80, reg(), 0, 0, 0)); break;  // neg
-    case 2: emit(insn(isa::kClassAlu | 0xd0 | (c_.chance(2) ? 0x08 : 0), reg(), 0, 0, 16 << c_.below(3))); break;
-    case 3: emit(insn(isa::kClassAlu64 | 0xb0 | 0x08, reg(), reg(), static_cast<int16_t>(8 << c_.below(3)), 0)); break;
+    case 2:
+      emit(insn(isa::kClassAlu | 0xd0 | (c_.chance(2) ? 0x08 : 0), reg(), 0, 0, 16 << c_.below(3)));
+      break;
+    case 3:
+      emit(insn(isa::kClassAlu64 | 0xb0 | 0x08, reg(), reg(),
+                static_cast<int16_t>(8 << c_.below(3)), 0));
+      break;
     case 4: {
       uint8_t op = kJmpOps[c_.below(std::size(kJmpOps))];
       bool w = c_.chance(3);
-      if (c_.chance(2)) jump_forward((w ? isa::kClassJmp32 : isa::kClassJmp) | op, reg(), 0, c_.imm());
-      else jump_forward((w ? isa::kClassJmp32 : isa::kClassJmp) | op | 0x08, reg(), reg(), 0);
+      if (c_.chance(2))
+        jump_forward((w ? isa::kClassJmp32 : isa::kClassJmp) | op, reg(), 0, c_.imm());
+      else
+        jump_forward((w ? isa::kClassJmp32 : isa::kClassJmp) | op | 0x08, reg(), reg(), 0);
       break;
     }
     default: {  // atomic add or fetch-add on the stack
       emit(insn(isa::kClassSt | 0x60 | 0x18, 10, 0, -16, 0));
-      emit(insn(isa::kClassStx | 0xc0 | (c_.chance(2) ? 0x18 : 0x00), 10, reg(), -16, c_.chance(2) ? 0x01 : 0x00));
+      emit(insn(isa::kClassStx | 0xc0 | (c_.chance(2) ? 0x18 : 0x00), 10, reg(), -16,
+                c_.chance(2) ? 0x01 : 0x00));
       break;
     }
   }
 }
 
+// A load of a context field (from the table, or anywhere) through the context kept in r6.
+void Generator::context_load() {
+  uint8_t size = kSizes[c_.below(4)];
+  auto off = static_cast<int16_t>(c_.below(200));
+  if (!type_.fields.empty() && !c_.chance(4)) {
+    const verifier::CtxField& f =
+        type_.fields[c_.below(static_cast<uint32_t>(type_.fields.size()))];
+    off = static_cast<int16_t>(f.offset);
+    size = f.size == 4 ? 0x00 : 0x18;
+  }
+  emit(insn(isa::kClassLdx | 0x60 | size, reg(), 6, off, 0));
+}
+
+// A packet pointer moved by a number read from the packet, masked or not, checked or not.
+void Generator::packet_variable() {
+  if (type_.name != "xdp") return context_load();
+  packet_check();
+  emit(insn(isa::kClassLdx | 0x60 | 0x10, 5, 2, 0, 0));
+  if (!c_.chance(4))
+    emit(insn(isa::kClassAlu64 | 0x50, 5, 0, 0, static_cast<int32_t>(c_.below(64))));
+  emit(insn(isa::kClassAlu64 | 0x00 | 0x08, 2, 5, 0, 0));
+  if (!c_.chance(3)) packet_check();
+  emit(insn(isa::kClassLdx | 0x60 | kSizes[c_.below(4)], 0, 2, static_cast<int16_t>(c_.below(16)),
+            0));
+}
+
+// ld_abs / ld_ind, which need the context in r6 (socket filters) and clobber r1-r5.
+void Generator::legacy_load() {
+  uint8_t size = kSizes[c_.below(3)];
+  if (c_.chance(2))
+    emit(insn(isa::kClassLd | 0x20 | size, 0, 0, 0, static_cast<int32_t>(c_.below(64))));
+  else
+    emit(insn(isa::kClassLd | 0x40 | size, 0, reg(), 0, static_cast<int32_t>(c_.below(64))));
+}
+
+// A call of the subprogram with r1 = the context or memory or a stack pointer, r2 = a number.
+void Generator::local_call() {
+  if (c_.chance(2)) {
+    emit(insn(isa::kClassAlu64 | 0xb0 | 0x08, 1, 6, 0, 0));
+  } else {
+    emit(insn(isa::kClassSt | 0x60 | 0x18, 10, 0, -8, 0));
+    emit(insn(isa::kClassAlu64 | 0xb0 | 0x08, 1, 10, 0, 0));
+    emit(insn(isa::kClassAlu64 | 0x00, 1, 0, 0, -8));
+  }
+  emit(insn(isa::kClassAlu64 | 0xb0, 2, 0, 0, static_cast<int32_t>(c_.below(16))));
+  calls_.push_back(code_.size());
+  emit(insn(isa::kClassJmp | 0x80, 0, 1, 0, 0));
+}
+
+// The subprogram: a few operations on its arguments, an access through r1, a number back.
+void Generator::subprogram() {
+  size_t start = code_.size();
+  for (size_t call : calls_) code_[call].imm = static_cast<int32_t>(start - call - 1);
+  for (uint32_t n = c_.below(3); n > 0; --n) alu();
+  if (!c_.chance(3))
+    emit(insn(isa::kClassLdx | 0x60 | kSizes[c_.below(4)], 3, 1, static_cast<int16_t>(c_.below(16)),
+              0));
+  if (c_.chance(3))
+    emit(insn(isa::kClassStx | 0x60 | kSizes[c_.below(4)], 1, 2, static_cast<int16_t>(c_.below(16)),
+              0));
+  emit(insn(isa::kClassAlu64 | 0xb0 | 0x08, 0, 2, 0, 0));
+  emit(insn(isa::kClassJmp | 0x90, 0, 0, 0, 0));
+}
+
 void Generator::statement() {
   starts_.push_back(code_.size());
-  switch (c_.below(9)) {
+  switch (c_.below(13)) {
     case 0:
     case 1: alu(); break;
     case 2: memory(); break;
     case 3: packet_check(); break;
     case 4: stack_access(); break;
     case 5: map_lookup(); break;
-    case 6: if (c_.chance(3)) loop(); else alu(); break;
+    case 6:
+      if (c_.chance(3))
+        loop();
+      else
+        alu();
+      break;
+    case 7: context_load(); break;
+    case 8: packet_variable(); break;
+    case 9: legacy_load(); break;
+    case 10: local_call(); break;
     default: misc(); break;
   }
 }
 
 std::vector<Insn> Generator::generate() {
-  // Keep the context (or memory) in r6, and the raw size in r7, as compilers do.
+  // Keep the context (or memory) in r6, as compilers do.
   emit(insn(isa::kClassAlu64 | 0xb0 | 0x08, 6, 1, 0, 0));
   uint32_t count = 1 + c_.below(24);
   for (uint32_t i = 0; i < count && !c_.done(); ++i) statement();
   starts_.push_back(code_.size());
-  if (!c_.chance(10)) emit(insn(isa::kClassAlu64 | 0xb0, 0, 0, 0, static_cast<int32_t>(c_.below(4))));
+  if (!c_.chance(10))
+    emit(insn(isa::kClassAlu64 | 0xb0, 0, 0, 0, static_cast<int32_t>(c_.below(4))));
   emit(insn(isa::kClassJmp | 0x90, 0, 0, 0, 0));
+  if (!calls_.empty()) subprogram();
   for (auto [slot, skip] : jumps_) {
-    size_t here = static_cast<size_t>(std::upper_bound(starts_.begin(), starts_.end(), slot) - starts_.begin());
+    size_t here = static_cast<size_t>(std::upper_bound(starts_.begin(), starts_.end(), slot) -
+                                      starts_.begin());
     size_t target = starts_[std::min(here - 1 + skip, starts_.size() - 1)];
-    code_[slot].off = static_cast<int16_t>(static_cast<int64_t>(target) - static_cast<int64_t>(slot) - 1);
+    code_[slot].off =
+        static_cast<int16_t>(static_cast<int64_t>(target) - static_cast<int64_t>(slot) - 1);
   }
   return code_;
 }

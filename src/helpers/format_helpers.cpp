@@ -104,7 +104,8 @@ void emit_number(Output& out, const Spec& spec, uint64_t value, bool is_signed, 
   emit(out, spec, prefix, {buf + at, sizeof buf - at}, true);
 }
 
-// What a format reads its pointed-to data with, and the budget Linux copies it into.
+// One formatting: walks the format as bpf_bprintf_prepare checks it, printing each conversion as
+// vsnprintf would, and keeps the account of Linux's buffer of copied arguments.
 class Formatter {
  public:
   Formatter(std::span<const uint64_t> args, Output& out) : args_(args), out_(out) {}

@@ -49,8 +49,8 @@ std::optional<ProgramType> parse_program_type(std::string_view name) {
 }
 
 std::string VerifyError::str() const {
-  std::string where = source.empty() ? fmt::format("insn {}", insn)
-                                     : fmt::format("insn {} ({})", insn, source);
+  std::string where =
+      source.empty() ? fmt::format("insn {}", insn) : fmt::format("insn {} ({})", insn, source);
   return fmt::format("{}: {}", where, message);
 }
 

@@ -31,6 +31,17 @@ struct Checkpoint {
   uint32_t branches = 1;  ///< paths from here not yet fully explored
   uint32_t hits = 0;
   uint32_t misses = 0;
+
+  Checkpoint(State s, std::shared_ptr<Checkpoint> up, uint32_t at, uint64_t k)
+      : state(std::move(s)), parent(std::move(up)), pc(at), key(k) {}
+  Checkpoint(const Checkpoint&) = delete;
+  Checkpoint& operator=(const Checkpoint&) = delete;
+  // A path of a long loop holds a chain of many checkpoints; releasing it link by link here
+  // keeps the destruction from recursing once per link.
+  ~Checkpoint() {
+    std::shared_ptr<Checkpoint> up = std::move(parent);
+    while (up && up.use_count() == 1) up = std::move(up->parent);
+  }
 };
 using CheckpointPtr = std::shared_ptr<Checkpoint>;
 
@@ -45,7 +56,9 @@ struct Pending {
 class Explorer {
  public:
   Explorer(const Input& in, const Cfg& cfg)
-      : in_(in), cfg_(cfg), checker_(cfg, *in.type, *in.platform, in.options),
+      : in_(in),
+        cfg_(cfg),
+        checker_(cfg, *in.type, *in.platform, in.options),
         explored_(cfg.size()),
         unfinished_at_(cfg.size(), 0) {}
 
@@ -127,7 +140,7 @@ void Explorer::add_checkpoint(const State& cur, uint32_t pc, uint64_t key, Check
   if (jumps_ - jumps_at_checkpoint_ < min_jumps ||
       stats_.insns_processed - insns_at_checkpoint_ < min_insns)
     return;
-  auto cp = std::make_shared<Checkpoint>(Checkpoint{cur, parent, pc, key});
+  auto cp = std::make_shared<Checkpoint>(cur, parent, pc, key);
   unfinished_.emplace(key, cp);
   ++unfinished_at_[pc];
   parent = std::move(cp);
@@ -184,8 +197,9 @@ std::optional<Failure> Explorer::follow(State& cur, uint32_t& pc, CheckpointPtr&
       Visit v = visit(cur, pc, parent);
       if (v == Visit::Pruned) return std::nullopt;
       if (v == Visit::Loop)
-        return Failure{pc, "infinite loop detected: this instruction is reached again with the "
-                           "same state",
+        return Failure{pc,
+                       "infinite loop detected: this instruction is reached again with the "
+                       "same state",
                        "make sure every loop changes a value its exit condition tests"};
     }
     uint8_t cls = isa::op_class(cfg_.at(pc).info().opcode);
@@ -198,9 +212,10 @@ std::optional<Failure> Explorer::follow(State& cur, uint32_t& pc, CheckpointPtr&
       case Kind::Next: pc = step.next; break;
       case Kind::Fork:
         if (pending_.size() >= kMaxPending)
-          return Failure{pc, fmt::format("the sequence of {} pending branches is too complex",
-                                         pending_.size()),
-                         "reduce the number of branches one path goes through"};
+          return Failure{
+              pc,
+              fmt::format("the sequence of {} pending branches is too complex", pending_.size()),
+              "reduce the number of branches one path goes through"};
         if (parent) ++parent->branches;
         pending_.push_back({std::move(*step.taken), step.taken_pc, parent, path_.size(),
                             path_.empty() ? std::string{} : path_.back()});
@@ -264,8 +279,8 @@ std::string Rejection::message() const {
 }
 
 std::string Rejection::str() const {
-  std::string where = source.empty() ? fmt::format("insn {}", insn)
-                                     : fmt::format("insn {} ({})", insn, source);
+  std::string where =
+      source.empty() ? fmt::format("insn {}", insn) : fmt::format("insn {} ({})", insn, source);
   return fmt::format("{}: {}", where, message());
 }
 
@@ -273,10 +288,15 @@ Analysis verify(const Input& in) {
   auto start = std::chrono::steady_clock::now();
   Analysis out;
   Cfg cfg;
-  if (std::optional<Failure> failure = build_cfg(in.insns, *in.platform, cfg)) {
+  if (!in.type) {
+    out.rejection = Rejection{};
+    out.rejection->reason = "no program type was given";
+  } else if (std::optional<Failure> failure = build_cfg(in.insns, *in.platform, cfg)) {
     Rejection r;
     r.insn = failure->insn;
-    r.text = failure->insn < cfg.size() ? isa::format(cfg.at(failure->insn), failure->insn, isa::Syntax::Llvm) : "";
+    r.text = failure->insn < cfg.size()
+                 ? isa::format(cfg.at(failure->insn), failure->insn, isa::Syntax::Llvm)
+                 : "";
     r.reason = failure->reason;
     r.hint = failure->hint;
     out.rejection = std::move(r);

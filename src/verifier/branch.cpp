@@ -21,8 +21,7 @@ struct View {
 };
 
 View view(const Scalar& s, bool is32) {
-  if (is32)
-    return {s.u32_min, s.u32_max, s.s32_min, s.s32_max, s.var_off.subreg()};
+  if (is32) return {s.u32_min, s.u32_max, s.s32_min, s.s32_max, s.var_off.subreg()};
   return {s.umin, s.umax, s.smin, s.smax, s.var_off};
 }
 
@@ -174,7 +173,8 @@ bool refine_less(Scalar& a, Scalar& b, bool is32, bool strict) {
 bool refine_sless(Scalar& a, Scalar& b, bool is32, bool strict) {
   View x = view(a, is32), y = view(b, is32);
   int64_t lowest = is32 ? std::numeric_limits<int32_t>::min() : std::numeric_limits<int64_t>::min();
-  int64_t highest = is32 ? std::numeric_limits<int32_t>::max() : std::numeric_limits<int64_t>::max();
+  int64_t highest =
+      is32 ? std::numeric_limits<int32_t>::max() : std::numeric_limits<int64_t>::max();
   if (strict && (y.smax == lowest || x.smin == highest)) return false;
   int64_t amax = std::min(x.smax, strict ? y.smax - 1 : y.smax);
   int64_t bmin = std::max(y.smin, strict ? x.smin + 1 : x.smin);
@@ -206,19 +206,21 @@ bool refine_width(Cond c, Scalar& a, Scalar& b, bool is32) {
 }  // namespace
 
 std::optional<Cond> jump_condition(isa::Op op) {
-  using isa::Op;
-  switch (op) {
-    case Op::JeqImm: case Op::JeqReg: case Op::Jeq32Imm: case Op::Jeq32Reg: return Cond::Eq;
-    case Op::JneImm: case Op::JneReg: case Op::Jne32Imm: case Op::Jne32Reg: return Cond::Ne;
-    case Op::JgtImm: case Op::JgtReg: case Op::Jgt32Imm: case Op::Jgt32Reg: return Cond::Gt;
-    case Op::JgeImm: case Op::JgeReg: case Op::Jge32Imm: case Op::Jge32Reg: return Cond::Ge;
-    case Op::JltImm: case Op::JltReg: case Op::Jlt32Imm: case Op::Jlt32Reg: return Cond::Lt;
-    case Op::JleImm: case Op::JleReg: case Op::Jle32Imm: case Op::Jle32Reg: return Cond::Le;
-    case Op::JsgtImm: case Op::JsgtReg: case Op::Jsgt32Imm: case Op::Jsgt32Reg: return Cond::Sgt;
-    case Op::JsgeImm: case Op::JsgeReg: case Op::Jsge32Imm: case Op::Jsge32Reg: return Cond::Sge;
-    case Op::JsltImm: case Op::JsltReg: case Op::Jslt32Imm: case Op::Jslt32Reg: return Cond::Slt;
-    case Op::JsleImm: case Op::JsleReg: case Op::Jsle32Imm: case Op::Jsle32Reg: return Cond::Sle;
-    case Op::JsetImm: case Op::JsetReg: case Op::Jset32Imm: case Op::Jset32Reg: return Cond::Set;
+  const isa::OpInfo& row = isa::info(op);
+  if (row.form != isa::Form::JmpImm && row.form != isa::Form::JmpReg) return std::nullopt;
+  // The operation field of the opcode (RFC 9669 section 4.3), the same in JMP and JMP32.
+  switch (row.opcode & 0xf0) {
+    case 0x10: return Cond::Eq;
+    case 0x20: return Cond::Gt;
+    case 0x30: return Cond::Ge;
+    case 0x40: return Cond::Set;
+    case 0x50: return Cond::Ne;
+    case 0x60: return Cond::Sgt;
+    case 0x70: return Cond::Sge;
+    case 0xa0: return Cond::Lt;
+    case 0xb0: return Cond::Le;
+    case 0xc0: return Cond::Slt;
+    case 0xd0: return Cond::Sle;
     default: return std::nullopt;
   }
 }

@@ -15,7 +15,9 @@ namespace {
 using isa::Form;
 using isa::Op;
 
-constexpr RegSet bit(int r) { return static_cast<RegSet>(1u << r); }
+constexpr RegSet bit(int r) {
+  return static_cast<RegSet>(1u << r);
+}
 constexpr RegSet kArgs = bit(1) | bit(2) | bit(3) | bit(4) | bit(5);
 constexpr RegSet kCallerSaved = bit(0) | kArgs;
 
@@ -69,7 +71,8 @@ std::optional<Failure> check_reachable(const Cfg& cfg) {
     uint32_t pc = work.back();
     work.pop_back();
     std::vector<uint32_t> next = successors(cfg, pc);
-    if (cfg.at(pc).op == Op::CallLocal) next.push_back(static_cast<uint32_t>(*isa::branch_target(cfg.at(pc), pc)));
+    if (cfg.at(pc).op == Op::CallLocal)
+      next.push_back(static_cast<uint32_t>(*isa::branch_target(cfg.at(pc), pc)));
     for (uint32_t n : next)
       if (!seen[n]) {
         seen[n] = true;
@@ -78,9 +81,10 @@ std::optional<Failure> check_reachable(const Cfg& cfg) {
   }
   for (uint32_t pc = 0; pc < cfg.size(); ++pc)
     if (!seen[pc] && !cfg.second_slot[pc])
-      return Failure{pc, fmt::format("unreachable instruction: no path from the entry leads to "
-                                     "insn {}",
-                                     pc),
+      return Failure{pc,
+                     fmt::format("unreachable instruction: no path from the entry leads to "
+                                 "insn {}",
+                                 pc),
                      "remove dead code; Linux refuses it too (\"unreachable insn\")"};
   return std::nullopt;
 }
@@ -97,7 +101,8 @@ void mark_prune_points(Cfg& cfg) {
       cfg.prune_point[pc + 1] = true;
     }
     if (d.op != Op::CallLocal)
-      if (std::optional<int64_t> t = isa::branch_target(d, pc)) cfg.prune_point[static_cast<size_t>(*t)] = true;
+      if (std::optional<int64_t> t = isa::branch_target(d, pc))
+        cfg.prune_point[static_cast<size_t>(*t)] = true;
   }
 }
 
@@ -125,8 +130,8 @@ void compute_liveness(Cfg& cfg, const Platform& platform) {
 
 RegUse reg_use(const isa::Decoded& d, const Platform& platform) {
   RegSet dst = bit(d.dst), src = bit(d.src);
-  bool mov = d.op == Op::Mov64Imm || d.op == Op::Mov32Imm || d.op == Op::Mov64Reg ||
-             d.op == Op::Mov32Reg;
+  bool mov =
+      d.op == Op::Mov64Imm || d.op == Op::Mov32Imm || d.op == Op::Mov64Reg || d.op == Op::Mov32Reg;
   switch (d.info().form) {
     case Form::AluImm: return {mov ? RegSet{0} : dst, dst};
     case Form::AluReg: return {static_cast<RegSet>(mov ? src : dst | src), dst};
@@ -166,7 +171,8 @@ std::optional<Failure> build_cfg(std::span<const isa::Insn> prog, const Platform
       cfg.second_slot[++i] = true;
     }
   }
-  for (size_t s : isa::function_starts(prog)) cfg.function_starts.push_back(static_cast<uint32_t>(s));
+  for (size_t s : isa::function_starts(prog))
+    cfg.function_starts.push_back(static_cast<uint32_t>(s));
   cfg.function_of.assign(prog.size(), 0);
   for (uint32_t f = 0, pc = 0; pc < prog.size(); ++pc) {
     if (f + 1 < cfg.function_starts.size() && pc == cfg.function_starts[f + 1]) ++f;

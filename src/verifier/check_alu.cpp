@@ -104,7 +104,8 @@ Checker::Step Checker::check_alu(State& s, uint32_t pc, const isa::Decoded& d) {
 Checker::Step Checker::check_mov(State& s, uint32_t pc, const isa::Decoded& d) {
   bool alu32 = isa::is_alu32(d.op);
   if (d.info().form == isa::Form::AluImm) {
-    s.reg(d.dst) = RegState::known(alu32 ? static_cast<uint32_t>(d.imm) : immediate(d).value.const_value());
+    s.reg(d.dst) =
+        RegState::known(alu32 ? static_cast<uint32_t>(d.imm) : immediate(d).value.const_value());
     return next(pc);
   }
   if (auto e = require_init(pc, s, d.src)) return *e;
@@ -180,7 +181,8 @@ Checker::Step Checker::check_pointer_alu(State& s, uint32_t pc, const isa::Decod
   if (auto e = offset_refusal(pc, s, s.reg(ptr_reg), offset, ptr_reg, off_reg)) return *e;
   RegState result = s.reg(ptr_reg);
   int64_t sign = op == AluOp::Add ? 1 : -1;
-  int64_t off = result.off + (offset.is_const() ? sign * static_cast<int64_t>(offset.const_value()) : 0);
+  int64_t off =
+      result.off + (offset.is_const() ? sign * static_cast<int64_t>(offset.const_value()) : 0);
   result.off = static_cast<int32_t>(off);
   if (!offset.is_const()) {
     result.value = scalar_alu(op, result.value, offset, false);
@@ -193,8 +195,9 @@ Checker::Step Checker::check_pointer_alu(State& s, uint32_t pc, const isa::Decod
   }
   if (std::abs(off) >= kMaxVarOff || result.value.smin <= -kMaxVarOff ||
       result.value.smax >= kMaxVarOff)
-    return fail(pc, s, fmt::format("the result would make the {} pointer's offset out of bounds",
-                                   reg_type_name(result.type)),
+    return fail(pc, s,
+                fmt::format("the result would make the {} pointer's offset out of bounds",
+                            reg_type_name(result.type)),
                 {ptr_reg});
   s.reg(d.dst) = result;
   return next(pc);
@@ -209,7 +212,8 @@ std::optional<Checker::Step> Checker::pointer_alu_refusal(uint32_t pc, const Sta
                 fmt::format("check `if (r{} == 0) goto ...` first", ptr_reg));
   bool map_ptr_noop = ptr.type == RegType::MapPtr && op == AluOp::Add && offset.is_zero();
   if (ptr.type == RegType::PacketEnd || (ptr.type == RegType::MapPtr && !map_ptr_noop))
-    return fail(pc, s, fmt::format("pointer arithmetic on {} is prohibited", reg_type_name(ptr.type)),
+    return fail(pc, s,
+                fmt::format("pointer arithmetic on {} is prohibited", reg_type_name(ptr.type)),
                 {ptr_reg});
   if (op == AluOp::Sub && !dst_ptr)
     return fail(pc, s, "tried to subtract a pointer from a number", {ptr_reg});
@@ -217,7 +221,8 @@ std::optional<Checker::Step> Checker::pointer_alu_refusal(uint32_t pc, const Sta
     return fail(pc, s, fmt::format("bitwise operator {} on a pointer is prohibited", alu_name(op)),
                 {ptr_reg});
   if (op != AluOp::Add && op != AluOp::Sub)
-    return fail(pc, s, fmt::format("pointer arithmetic with operator {} is prohibited", alu_name(op)),
+    return fail(pc, s,
+                fmt::format("pointer arithmetic with operator {} is prohibited", alu_name(op)),
                 {ptr_reg});
   // Linux refuses subtraction from stack pointers (JITs of some architectures cannot handle
   // it); compilers add a negative constant instead.
@@ -229,19 +234,23 @@ std::optional<Checker::Step> Checker::pointer_alu_refusal(uint32_t pc, const Sta
 
 // check_reg_sane_offset: the number moving a pointer, and the pointer's fixed offset, stay far
 // from overflow.
-std::optional<Checker::Step> Checker::offset_refusal(uint32_t pc, const State& s, const RegState& ptr,
-                                                     const Scalar& v, int ptr_reg, int off_reg) const {
+std::optional<Checker::Step> Checker::offset_refusal(uint32_t pc, const State& s,
+                                                     const RegState& ptr, const Scalar& v,
+                                                     int ptr_reg, int off_reg) const {
   if (v.smin > -kMaxVarOff && v.smax < kMaxVarOff) return std::nullopt;
   const char* type = reg_type_name(ptr.type);
   if (v.is_const())
-    return fail(pc, s, fmt::format("math between a {} pointer and {} is not allowed", type,
-                                   static_cast<int64_t>(v.const_value())),
+    return fail(pc, s,
+                fmt::format("math between a {} pointer and {} is not allowed", type,
+                            static_cast<int64_t>(v.const_value())),
                 {ptr_reg});
-  std::string what = fmt::format("math between a {} pointer and a register with unbounded {} value "
-                                 "is not allowed",
-                                 type, v.smin <= -kMaxVarOff ? "min" : "max");
-  return fail(pc, s, what, {ptr_reg, off_reg},
-              fmt::format("bound r{0} first, e.g. `r{0} &= 0xff` or `if (r{0} > N) goto ...`", off_reg));
+  std::string what = fmt::format(
+      "math between a {} pointer and a register with unbounded {} value "
+      "is not allowed",
+      type, v.smin <= -kMaxVarOff ? "min" : "max");
+  return fail(
+      pc, s, what, {ptr_reg, off_reg},
+      fmt::format("bound r{0} first, e.g. `r{0} &= 0xff` or `if (r{0} > N) goto ...`", off_reg));
 }
 
 Checker::Step Checker::check_lddw(State& s, uint32_t pc, const isa::Decoded& d) {
@@ -268,13 +277,15 @@ Checker::Step Checker::check_lddw(State& s, uint32_t pc, const isa::Decoded& d) 
     return next(pc);
   }
   if (!info->direct_value)
-    return fail(pc, s, fmt::format("map {} cannot be addressed directly (only array maps with "
-                                   "one entry and global data can)",
-                                   *map),
+    return fail(pc, s,
+                fmt::format("map {} cannot be addressed directly (only array maps with "
+                            "one entry and global data can)",
+                            *map),
                 {});
   if (d.next_imm >= info->value_size)
-    return fail(pc, s, fmt::format("direct value offset {} is outside the map value ({} bytes)",
-                                   d.next_imm, info->value_size),
+    return fail(pc, s,
+                fmt::format("direct value offset {} is outside the map value ({} bytes)",
+                            d.next_imm, info->value_size),
                 {});
   dst = RegState::pointer(RegType::MapValue);
   dst.map = *map;

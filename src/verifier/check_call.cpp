@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "verifier/checker.hpp"
+#include "verifier/map_rules.hpp"
 
 namespace pollen::verifier {
 namespace {
@@ -52,11 +53,13 @@ std::optional<Checker::Step> Checker::check_helper_arg(State& s, uint32_t pc,
         return fail(pc, s, fmt::format("argument {} of {} must be a map", r, p.name), {r},
                     "load the map with lddw (e.g. `r1 = map ll`) right before the call");
       map = reg.map;
-      return std::nullopt;
+      return check_map_compatibility(s, pc, p, r, reg.map);
     case ArgKind::PtrToCtx:
       if (reg.type != RegType::Ctx || reg.off != 0 || !reg.value.is_zero())
-        return fail(pc, s, fmt::format("argument {} of {} must be the unmodified context pointer", r, p.name),
-                    {r});
+        return fail(
+            pc, s,
+            fmt::format("argument {} of {} must be the unmodified context pointer", r, p.name),
+            {r});
       return std::nullopt;
     case ArgKind::PtrToMapKey:
     case ArgKind::PtrToMapValue:
@@ -65,22 +68,35 @@ std::optional<Checker::Step> Checker::check_helper_arg(State& s, uint32_t pc,
     case ArgKind::ConstSizeOrZero: return check_size_arg(s, pc, p, r);
     case ArgKind::PtrToLong:
       if (auto e = check_helper_memory(s, pc, r, 8, 8, true)) return e;
-      if (!tnum_add(reg.value.var_off, Tnum::constant(static_cast<uint64_t>(int64_t{reg.off}))).is_aligned(8))
+      if (!tnum_add(reg.value.var_off, Tnum::constant(static_cast<uint64_t>(int64_t{reg.off})))
+               .is_aligned(8))
         return fail(pc, s, fmt::format("argument {} of {} must be 8-byte aligned", r, p.name), {r});
       return std::nullopt;
     case ArgKind::PtrToStackOrNull:
       if (reg.type == RegType::Stack || reg.is_known(0)) return std::nullopt;
-      return fail(pc, s, fmt::format("argument {} of {} must point to the stack, or be 0", r, p.name), {r});
+      return fail(
+          pc, s, fmt::format("argument {} of {} must point to the stack, or be 0", r, p.name), {r});
     case ArgKind::ConstAllocSizeOrZero:
     case ArgKind::PtrToConstStr:
     case ArgKind::PtrToFunc:
     case ArgKind::PtrToSpinLock:
     case ArgKind::PtrToRingbufMem: break;
   }
-  return fail(pc, s, fmt::format("{} takes an argument the verifier does not support yet "
-                                 "(callbacks, spin locks, ring buffer records, constant strings)",
-                                 p.name),
+  return fail(pc, s,
+              fmt::format("{} takes an argument the verifier does not support yet "
+                          "(callbacks, spin locks, ring buffer records, constant strings)",
+                          p.name),
               {});
+}
+
+std::optional<Checker::Step> Checker::check_map_compatibility(const State& s, uint32_t pc,
+                                                              const helpers::HelperProto& p, int r,
+                                                              uint32_t map) const {
+  const MapInfo* info = platform_.map_info(map);
+  if (!info) return fail(pc, s, fmt::format("internal error: map {} has no description", map), {r});
+  std::string why = map_helper_refusal(p.id, info->type);
+  if (why.empty()) return std::nullopt;
+  return fail(pc, s, fmt::format("{}#{}: {}", p.name, p.id, why), {r});
 }
 
 std::optional<Checker::Step> Checker::check_map_arg(State& s, uint32_t pc,
@@ -88,7 +104,8 @@ std::optional<Checker::Step> Checker::check_map_arg(State& s, uint32_t pc,
                                                     const std::optional<uint32_t>& map) {
   ArgKind kind = p.args[static_cast<size_t>(r - 1)];
   const MapInfo* info = map ? platform_.map_info(*map) : nullptr;
-  if (!info) return fail(pc, s, fmt::format("{}: no map argument before the key or value", p.name), {});
+  if (!info)
+    return fail(pc, s, fmt::format("{}: no map argument before the key or value", p.name), {});
   uint64_t size = kind == ArgKind::PtrToMapKey ? info->key_size : info->value_size;
   return check_helper_memory(s, pc, r, size, size, kind == ArgKind::PtrToUninitMapValue);
 }
@@ -99,21 +116,24 @@ std::optional<Checker::Step> Checker::check_size_arg(State& s, uint32_t pc,
   ArgKind mem = r > 1 ? p.args[static_cast<size_t>(r - 2)] : ArgKind::None;
   const RegState& reg = s.reg(r);
   if (!reg.is_scalar())
-    return fail(pc, s, fmt::format("argument {} of {} must be a size, not a pointer", r, p.name), {r});
+    return fail(pc, s, fmt::format("argument {} of {} must be a size, not a pointer", r, p.name),
+                {r});
   const Scalar& v = reg.value;
   if (v.smin < 0)
     return fail(pc, s, fmt::format("r{} min value is negative: the size may be below 0", r), {r},
                 fmt::format("check `if (r{} s< 0) goto ...` or use an unsigned size", r));
   if (v.umax >= kMaxVarSize)
     return fail(pc, s, fmt::format("unbounded memory access: the size in r{} is not bounded", r),
-                {r}, fmt::format("bound it first, e.g. `r{0} &= 0xff` or `if (r{0} > N) goto ...`", r));
+                {r},
+                fmt::format("bound it first, e.g. `r{0} &= 0xff` or `if (r{0} > N) goto ...`", r));
   if (v.umin == 0 && kind == ArgKind::ConstSize)
     return fail(pc, s, fmt::format("invalid zero-sized read: the size in r{} may be 0", r), {r},
                 fmt::format("check `if (r{} == 0) goto ...` before the call", r));
   bool may_be_null = mem == ArgKind::PtrToMemOrNull || mem == ArgKind::PtrToWritableMemOrNull;
   if (may_be_null && s.reg(r - 1).is_known(0)) {
     if (v.umax == 0) return std::nullopt;
-    return fail(pc, s, fmt::format("r{} is null but the size in r{} may not be 0", r - 1, r), {r - 1, r});
+    return fail(pc, s, fmt::format("r{} is null but the size in r{} may not be 0", r - 1, r),
+                {r - 1, r});
   }
   switch (mem) {
     case ArgKind::PtrToMem:
@@ -129,9 +149,16 @@ std::optional<Checker::Step> Checker::check_size_arg(State& s, uint32_t pc,
 Checker::Step Checker::check_helper_call(State& s, uint32_t pc, const isa::Decoded& d) {
   auto id = static_cast<uint32_t>(d.imm);
   const helpers::HelperProto* proto = d.imm >= 0 ? platform_.helper(id) : nullptr;
-  if (!proto) return fail(pc, s, fmt::format("unknown helper #{}: Pollen has no helper with this id", d.imm), {});
+  if (!proto)
+    return fail(pc, s, fmt::format("unknown helper #{}: Pollen has no helper with this id", d.imm),
+                {});
   if (!allows_helper(type_, id))
-    return fail(pc, s, fmt::format("{} programs may not call {}#{}", type_.name, proto->name, id), {});
+    return fail(pc, s, fmt::format("{} programs may not call {}#{}", type_.name, proto->name, id),
+                {});
+  // Pollen's engines jump to the next program only from the main function (Linux's
+  // interpreter does not mix tail calls with bpf-to-bpf calls either).
+  if (id == helpers::id::kTailCall && s.frames.size() > 1)
+    return fail(pc, s, "bpf_tail_call is allowed in the main function only", {});
   std::optional<uint32_t> map;
   helper_packet_access_ = helper_takes_packet(id);
   if (auto e = check_helper_args(s, pc, *proto, map)) return *e;
@@ -146,12 +173,15 @@ Checker::Step Checker::check_helper_call(State& s, uint32_t pc, const isa::Decod
     case helpers::RetKind::Integer: s.reg(0) = RegState::unknown(); break;
     case helpers::RetKind::Void: s.reg(0) = RegState::not_init(); break;
     case helpers::RetKind::AllocMemOrNull:
-      return fail(pc, s, fmt::format("{} returns a ring buffer record, which the verifier does not "
-                                     "support yet",
-                                     proto->name),
+      return fail(pc, s,
+                  fmt::format("{} returns a ring buffer record, which the verifier does not "
+                              "support yet",
+                              proto->name),
                   {});
     case helpers::RetKind::MapValueOrNull:
-      if (!map) return fail(pc, s, fmt::format("{}: returns a map value but takes no map", proto->name), {});
+      if (!map)
+        return fail(pc, s, fmt::format("{}: returns a map value but takes no map", proto->name),
+                    {});
       s.reg(0) = RegState::pointer(RegType::MapValueOrNull);
       s.reg(0).map = *map;
       s.reg(0).id = new_id();
@@ -162,8 +192,9 @@ Checker::Step Checker::check_helper_call(State& s, uint32_t pc, const isa::Decod
 
 Checker::Step Checker::check_local_call(State& s, uint32_t pc, const isa::Decoded& d) {
   if (s.frames.size() >= kMaxFrames)
-    return fail(pc, s, fmt::format("the call stack of {} frames is too deep (limit {})",
-                                   s.frames.size() + 1, kMaxFrames),
+    return fail(pc, s,
+                fmt::format("the call stack of {} frames is too deep (limit {})",
+                            s.frames.size() + 1, kMaxFrames),
                 {}, "recursion is not allowed, and at most 7 local calls may be nested");
   auto target = static_cast<uint32_t>(*isa::branch_target(d, pc));
   FrameState callee;
@@ -196,11 +227,14 @@ Checker::Step Checker::check_exit(State& s, uint32_t pc) {
   if (type_.return_range) {
     auto [lo, hi] = *type_.return_range;
     if (!r0.is_scalar())
-      return fail(pc, s, fmt::format("r0 at exit must be a number for {} programs", type_.name), {0});
-    if (r0.value.smin < lo || r0.value.smax > hi)
-      return fail(pc, s, fmt::format("r0 at exit may be outside [{}, {}], the values {} programs may return",
-                                     lo, hi, type_.name),
+      return fail(pc, s, fmt::format("r0 at exit must be a number for {} programs", type_.name),
                   {0});
+    if (r0.value.smin < lo || r0.value.smax > hi)
+      return fail(
+          pc, s,
+          fmt::format("r0 at exit may be outside [{}, {}], the values {} programs may return", lo,
+                      hi, type_.name),
+          {0});
   }
   return Step::done();
 }
@@ -213,7 +247,8 @@ Checker::Step Checker::check_legacy_load(State& s, uint32_t pc, const isa::Decod
   if (s.frames.size() > 1)
     return fail(pc, s, "ld_abs and ld_ind are not allowed in called functions", {});
   const RegState& r6 = s.reg(6);
-  if (type_.legacy_loads_need_ctx_in_r6 && (r6.type != RegType::Ctx || r6.off != 0 || !r6.value.is_zero()))
+  if (type_.legacy_loads_need_ctx_in_r6 &&
+      (r6.type != RegType::Ctx || r6.off != 0 || !r6.value.is_zero()))
     return fail(pc, s, "ld_abs and ld_ind need the context (struct __sk_buff *) in r6", {6},
                 "copy it there first: `r6 = r1`");
   if (d.info().form == isa::Form::LdInd)

@@ -77,10 +77,18 @@ std::optional<bool> packet_outcome(Cond c, const RegState& pkt) {
   bool beyond = pkt.range == kBeyondPacketEnd;
   bool at_or_beyond = beyond || pkt.range == kAtPacketEnd;
   switch (c) {
-    case Cond::Gt: if (beyond) return true; break;
-    case Cond::Le: if (beyond) return false; break;
-    case Cond::Ge: if (at_or_beyond) return true; break;
-    case Cond::Lt: if (at_or_beyond) return false; break;
+    case Cond::Gt:
+      if (beyond) return true;
+      break;
+    case Cond::Le:
+      if (beyond) return false;
+      break;
+    case Cond::Ge:
+      if (at_or_beyond) return true;
+      break;
+    case Cond::Lt:
+      if (at_or_beyond) return false;
+      break;
     default: break;
   }
   return std::nullopt;
@@ -122,8 +130,8 @@ Checker::Step Checker::check_cond_jump(State& s, uint32_t pc, const isa::Decoded
   if (auto e = require_init(pc, s, d.dst)) return *e;
   if (by_reg)
     if (auto e = require_init(pc, s, d.src)) return *e;
-  RegState b = by_reg ? s.reg(d.src)
-                      : RegState::known(static_cast<uint64_t>(static_cast<int64_t>(d.imm)));
+  RegState b =
+      by_reg ? s.reg(d.src) : RegState::known(static_cast<uint64_t>(static_cast<int64_t>(d.imm)));
   if (s.reg(d.dst).is_scalar() && b.is_scalar()) return scalar_branch(s, pc, d, b);
   return pointer_branch(s, pc, d, b);
 }
@@ -157,7 +165,7 @@ Checker::Step Checker::pointer_branch(State& s, uint32_t pc, const isa::Decoded&
   const RegState a = s.reg(d.dst);
   if (!is32 && (c == Cond::Eq || c == Cond::Ne)) {
     // A null check of a map lookup's result (either operand may be the pointer).
-    const RegState* ptr = a.type == RegType::MapValueOrNull && b.is_known(0) ? &a
+    const RegState* ptr = a.type == RegType::MapValueOrNull && b.is_known(0)   ? &a
                           : b.type == RegType::MapValueOrNull && a.is_known(0) ? &b
                                                                                : nullptr;
     if (ptr) {
@@ -167,8 +175,9 @@ Checker::Step Checker::pointer_branch(State& s, uint32_t pc, const isa::Decoded&
       return fork(s, pc, d, std::move(other), std::move(s));
     }
     // A pointer that cannot be null is never equal to 0.
-    bool nonnull_vs_zero = (is_pointer(a.type) && a.type != RegType::MapValueOrNull && b.is_known(0)) ||
-                           (is_pointer(b.type) && b.type != RegType::MapValueOrNull && a.is_known(0));
+    bool nonnull_vs_zero =
+        (is_pointer(a.type) && a.type != RegType::MapValueOrNull && b.is_known(0)) ||
+        (is_pointer(b.type) && b.type != RegType::MapValueOrNull && a.is_known(0));
     if (nonnull_vs_zero) return Step::to(c == Cond::Ne ? target : pc + 1);
   }
   if (!is32 && by_reg && is_order(c)) {

@@ -28,12 +28,12 @@ const char* verb(bool write) {
 
 struct Checker::MemAccess {
   uint32_t pc = 0;
-  int ptr = 0;        ///< the register holding the address
-  int16_t off = 0;    ///< the instruction's offset
+  int ptr = 0;      ///< the register holding the address
+  int16_t off = 0;  ///< the instruction's offset
   int size = 0;
   bool write = false;
   bool atomic = false;
-  bool sign_extend = false;       ///< ldsx
+  bool sign_extend = false;         ///< ldsx
   const RegState* value = nullptr;  ///< a store's value (a register, or the immediate)
   int value_reg = -1;               ///< the stored register; -1 for an immediate
 };
@@ -60,10 +60,11 @@ std::optional<Checker::Step> Checker::check_access(State& s, const MemAccess& a,
   switch (p.type) {
     case RegType::NotInit: break;
     case RegType::Scalar:
-      return fail(a.pc, s,
-                  fmt::format("r{} is a number, not a pointer: cannot {} through it", a.ptr, verb(a.write)),
-                  {a.ptr},
-                  p.value.is_zero() ? "r" + std::to_string(a.ptr) + " is 0 here: a null pointer" : "");
+      return fail(
+          a.pc, s,
+          fmt::format("r{} is a number, not a pointer: cannot {} through it", a.ptr, verb(a.write)),
+          {a.ptr},
+          p.value.is_zero() ? "r" + std::to_string(a.ptr) + " is 0 here: a null pointer" : "");
     case RegType::Stack: return access_stack(s, a, loaded);
     case RegType::Ctx: return access_ctx(s, a, loaded);
     case RegType::Packet:
@@ -71,15 +72,17 @@ std::optional<Checker::Step> Checker::check_access(State& s, const MemAccess& a,
     case RegType::MapValue:
     case RegType::Mem: return access_sized(s, a, loaded);
     case RegType::MapValueOrNull:
-      return fail(a.pc, s, fmt::format("r{} may be null", a.ptr), {a.ptr},
-                  fmt::format("add a null check `if (r{} == 0) goto ...` before this access", a.ptr));
+      return fail(
+          a.pc, s, fmt::format("r{} may be null", a.ptr), {a.ptr},
+          fmt::format("add a null check `if (r{} == 0) goto ...` before this access", a.ptr));
     case RegType::MapPtr:
       return fail(a.pc, s, fmt::format("r{} points to a map, not to memory", a.ptr), {a.ptr},
                   "use bpf_map_lookup_elem() to get a pointer to a value");
     case RegType::PacketEnd:
-      return fail(a.pc, s, fmt::format("r{} is the end of the packet: nothing at or after it may be "
-                                       "accessed",
-                                       a.ptr),
+      return fail(a.pc, s,
+                  fmt::format("r{} is the end of the packet: nothing at or after it may be "
+                              "accessed",
+                              a.ptr),
                   {a.ptr});
   }
   return std::nullopt;
@@ -90,14 +93,16 @@ std::optional<Checker::Step> Checker::access_stack(State& s, const MemAccess& a,
   int64_t off = int64_t{p.off} + a.off;
   // Stack accesses are always strictly aligned: spill tracking depends on it.
   if (!tnum_add(p.value.var_off, Tnum::constant(static_cast<uint64_t>(off))).is_aligned(a.size))
-    return fail(a.pc, s, fmt::format("misaligned stack access: offset {} is not a multiple of {}",
-                                     fp(off), a.size),
-                {a.ptr});
+    return fail(
+        a.pc, s,
+        fmt::format("misaligned stack access: offset {} is not a multiple of {}", fp(off), a.size),
+        {a.ptr});
   int64_t lo = p.value.smin + off, hi = p.value.smax + off + a.size;
   if (lo < -kStackSize || hi > 0)
-    return fail(a.pc, s, fmt::format("stack access out of bounds: bytes [{}, {}) are outside the "
-                                     "frame [fp-{}, fp)",
-                                     fp(lo), fp(hi), kStackSize),
+    return fail(a.pc, s,
+                fmt::format("stack access out of bounds: bytes [{}, {}) are outside the "
+                            "frame [fp-{}, fp)",
+                            fp(lo), fp(hi), kStackSize),
                 {a.ptr});
   FrameState& frame = s.frames[p.frame];
   uint32_t& depth = facts_.stack_depth[frame.function];
@@ -106,12 +111,14 @@ std::optional<Checker::Step> Checker::access_stack(State& s, const MemAccess& a,
   return a.write ? stack_store(s, a, span) : stack_load(s, a, span, loaded);
 }
 
-std::optional<Checker::Step> Checker::stack_store(State& s, const MemAccess& a, const StackSpan& span) {
+std::optional<Checker::Step> Checker::stack_store(State& s, const MemAccess& a,
+                                                  const StackSpan& span) {
   const RegState* v = a.value;
   if (v && is_pointer(v->type) && a.size != 8)
-    return fail(a.pc, s, fmt::format("invalid size of register spill: a pointer must be stored "
-                                     "with 8 bytes, not {}",
-                                     a.size),
+    return fail(a.pc, s,
+                fmt::format("invalid size of register spill: a pointer must be stored "
+                            "with 8 bytes, not {}",
+                            a.size),
                 {a.value_reg});
   // Linux: "cannot spill pointers to stack into stack frame of the caller" (nor of a callee).
   if (v && v->type == RegType::Stack && span.frame_index != s.frame_index())
@@ -124,19 +131,21 @@ std::optional<Checker::Step> Checker::stack_store(State& s, const MemAccess& a, 
   return std::nullopt;
 }
 
-std::optional<Checker::Step> Checker::stack_load(State& s, const MemAccess& a, const StackSpan& span,
-                                                 RegState* loaded) {
+std::optional<Checker::Step> Checker::stack_load(State& s, const MemAccess& a,
+                                                 const StackSpan& span, RegState* loaded) {
   StackReadError error{};
   const StackState& stack = span.frame->stack;
   std::optional<RegState> r = span.fixed ? stack.read(span.lo, a.size, error)
                                          : stack.read_somewhere(span.lo, span.hi, error);
   if (!r && error.partial_pointer)
-    return fail(a.pc, s, fmt::format("invalid size of register fill: the pointer spilled at {} is "
-                                     "read with {} bytes",
-                                     fp((error.off - 7) / 8 * 8), a.size),
+    return fail(a.pc, s,
+                fmt::format("invalid size of register fill: the pointer spilled at {} is "
+                            "read with {} bytes",
+                            fp((error.off - 7) / 8 * 8), a.size),
                 {a.ptr});
   if (!r)
-    return fail(a.pc, s, fmt::format("invalid read from stack: byte {} was never written", fp(error.off)),
+    return fail(a.pc, s,
+                fmt::format("invalid read from stack: byte {} was never written", fp(error.off)),
                 {a.ptr}, "initialise the stack before reading it, e.g. `*(u64 *)(r10 - 8) = 0`");
   if (loaded) *loaded = *r;
   return std::nullopt;
@@ -150,15 +159,17 @@ std::optional<Checker::Step> Checker::access_ctx(State& s, const MemAccess& a, R
   if (a.atomic) return fail(a.pc, s, "atomic operations on the context are not allowed", {a.ptr});
   if (type_.ctx_model == CtxModel::Buffer) {
     if (a.off < 0 || a.off + a.size > static_cast<int64_t>(type_.ctx_size) || a.off % a.size != 0)
-      return fail(a.pc, s, fmt::format("invalid context access: off={} size={}", a.off, a.size), {a.ptr});
+      return fail(a.pc, s, fmt::format("invalid context access: off={} size={}", a.off, a.size),
+                  {a.ptr});
     facts_.max_ctx_offset = std::max(facts_.max_ctx_offset, static_cast<uint32_t>(a.off + a.size));
     if (loaded) *loaded = RegState::unknown();
     return std::nullopt;
   }
   CtxCheck c = check_ctx_field(type_, a.off, a.size, a.write);
   if (!c.field)
-    return fail(a.pc, s, fmt::format("invalid {} access to the {} context: off={} size={}: {}",
-                                     a.write ? "write" : "read", type_.name, a.off, a.size, c.why),
+    return fail(a.pc, s,
+                fmt::format("invalid {} access to the {} context: off={} size={}: {}",
+                            a.write ? "write" : "read", type_.name, a.off, a.size, c.why),
                 {a.ptr});
   ctx_field_[a.pc] = c.field;
   ctx_offset_[a.pc] = static_cast<uint16_t>(a.off);
@@ -170,14 +181,17 @@ std::optional<Checker::Step> Checker::access_ctx(State& s, const MemAccess& a, R
     case FieldKind::PacketMeta: *loaded = RegState::pointer(RegType::PacketMeta); break;
   }
   if (a.sign_extend)
-    return fail(a.pc, s, fmt::format("a sign-extending load of {} is not allowed", c.field->name), {a.ptr});
+    return fail(a.pc, s, fmt::format("a sign-extending load of {} is not allowed", c.field->name),
+                {a.ptr});
   return std::nullopt;
 }
 
-std::optional<Checker::Step> Checker::access_packet(State& s, const MemAccess& a, RegState* loaded) {
+std::optional<Checker::Step> Checker::access_packet(State& s, const MemAccess& a,
+                                                    RegState* loaded) {
   const RegState& p = s.reg(a.ptr);
   if (a.write && !type_.packet_write)
-    return fail(a.pc, s, fmt::format("{} programs may not write into the packet", type_.name), {a.ptr});
+    return fail(a.pc, s, fmt::format("{} programs may not write into the packet", type_.name),
+                {a.ptr});
   if (a.atomic) return fail(a.pc, s, "atomic operations on the packet are not allowed", {a.ptr});
   if (p.value.smin < 0)
     return fail(a.pc, s, fmt::format("r{}'s variable offset may be negative", a.ptr), {a.ptr},
@@ -187,14 +201,16 @@ std::optional<Checker::Step> Checker::access_packet(State& s, const MemAccess& a
     if (loaded) *loaded = RegState::unknown();
     return std::nullopt;
   }
-  std::string what = fmt::format("invalid access to packet: bytes [{}, {}) from the packet "
-                                 "pointer's base, but only [0, {}) are proven inside the packet",
-                                 off, off + a.size, p.range);
+  std::string what = fmt::format(
+      "invalid access to packet: bytes [{}, {}) from the packet "
+      "pointer's base, but only [0, {}) are proven inside the packet",
+      off, off + a.size, p.range);
   if (off < 0) return fail(a.pc, s, what, {a.ptr});
   const char* end = p.type == RegType::PacketMeta ? "data" : "data_end";
   std::string hint =
       p.value.is_zero() && p.type == RegType::Packet
-          ? fmt::format("add a check `if (data + {} > data_end) goto ...` before this access", off + a.size)
+          ? fmt::format("add a check `if (data + {} > data_end) goto ...` before this access",
+                        off + a.size)
           : fmt::format("add a check `if (r{} + {} > {}) goto ...` before this access", a.ptr,
                         a.off + a.size, end);
   return fail(a.pc, s, what, {a.ptr}, hint);
@@ -206,24 +222,28 @@ std::optional<Checker::Step> Checker::access_sized(State& s, const MemAccess& a,
   const MapInfo* info = map ? platform_.map_info(p.map) : nullptr;
   if (map && !info) return fail(a.pc, s, "internal error: a map value of an unknown map", {a.ptr});
   if (a.write && info && info->read_only)
-    return fail(a.pc, s, fmt::format("map {} is read-only for programs: its values cannot be written", p.map),
-                {a.ptr});
+    return fail(
+        a.pc, s,
+        fmt::format("map {} is read-only for programs: its values cannot be written", p.map),
+        {a.ptr});
   uint64_t limit = map ? info->value_size : p.mem_size;
   const char* what = map ? "map value" : "memory";
   int64_t off = int64_t{p.off} + a.off;
   if (p.value.smin + off < 0)
-    return fail(a.pc, s, fmt::format("r{} min value is negative: the access may be before the "
-                                     "start of the {}",
-                                     a.ptr, what),
+    return fail(a.pc, s,
+                fmt::format("r{} min value is negative: the access may be before the "
+                            "start of the {}",
+                            a.ptr, what),
                 {a.ptr}, "use an unsigned index, or check `if (rX s< 0) goto ...` first");
   if (p.value.umax >= static_cast<uint64_t>(kMaxVarOff))
     return fail(a.pc, s, fmt::format("unbounded memory access through r{}", a.ptr), {a.ptr},
                 "bound the index first, e.g. `rX &= MASK` or `if (rX > N) goto ...`");
   uint64_t end = p.value.umax + static_cast<uint64_t>(off) + static_cast<uint64_t>(a.size);
   if (off < 0 || end > limit)
-    return fail(a.pc, s, fmt::format("invalid access to {}: bytes up to {} may be accessed, but it "
-                                     "has {}",
-                                     what, end, limit),
+    return fail(a.pc, s,
+                fmt::format("invalid access to {}: bytes up to {} may be accessed, but it "
+                            "has {}",
+                            what, end, limit),
                 {a.ptr},
                 p.value.is_const() ? "" : "check the index against the size before this access");
   if (loaded) *loaded = RegState::unknown();
@@ -283,12 +303,15 @@ Checker::Step Checker::check_atomic(State& s, uint32_t pc, const isa::Decoded& d
   int size = isa::access_size(d.op);
   if (p.type != RegType::Stack && p.type != RegType::MapValue && p.type != RegType::Mem &&
       is_pointer(p.type) && p.type != RegType::MapValueOrNull)
-    return fail(pc, s, fmt::format("atomic operations on {} are not allowed", reg_type_name(p.type)),
+    return fail(pc, s,
+                fmt::format("atomic operations on {} are not allowed", reg_type_name(p.type)),
                 {d.dst});
   // Atomics need natural alignment whatever the memory (Linux: strict_alignment_once).
-  Tnum at = tnum_add(p.value.var_off, Tnum::constant(static_cast<uint64_t>(int64_t{p.off} + d.off)));
+  Tnum at =
+      tnum_add(p.value.var_off, Tnum::constant(static_cast<uint64_t>(int64_t{p.off} + d.off)));
   if (is_pointer(p.type) && !at.is_aligned(static_cast<uint64_t>(size)))
-    return fail(pc, s, fmt::format("misaligned atomic access: it needs {}-byte alignment", size), {d.dst});
+    return fail(pc, s, fmt::format("misaligned atomic access: it needs {}-byte alignment", size),
+                {d.dst});
   MemAccess a;
   a.pc = pc;
   a.ptr = d.dst;
@@ -315,10 +338,12 @@ std::optional<Checker::Step> Checker::check_helper_memory(State& s, uint32_t pc,
   // Only syscall programs may hand their context (a plain buffer) to helpers.
   if (p.type == RegType::Ctx && type_.ctx_model == CtxModel::Buffer && p.value.is_zero() &&
       p.off >= 0 && p.off + max_size <= type_.ctx_size) {
-    facts_.max_ctx_offset = std::max(facts_.max_ctx_offset, static_cast<uint32_t>(p.off + max_size));
+    facts_.max_ctx_offset =
+        std::max(facts_.max_ctx_offset, static_cast<uint32_t>(p.off + max_size));
     return std::nullopt;
   }
-  if (p.type == RegType::Ctx) return fail(pc, s, "the context cannot be passed as helper memory", {reg});
+  if (p.type == RegType::Ctx)
+    return fail(pc, s, "the context cannot be passed as helper memory", {reg});
   if (max_size == 0 && is_pointer(p.type) && p.type != RegType::MapValueOrNull) return std::nullopt;
   MemAccess a;
   a.pc = pc;
@@ -345,7 +370,8 @@ std::optional<Checker::Step> Checker::helper_stack_memory(State& s, uint32_t pc,
   FrameState& frame = s.frames[p.frame];
   int64_t lo = p.value.smin + p.off, hi = p.value.smax + p.off + static_cast<int64_t>(max_size);
   if (lo < -kStackSize || hi > 0)
-    return fail(pc, s, fmt::format("helper memory out of stack bounds: bytes [{}, {})", fp(lo), fp(hi)),
+    return fail(pc, s,
+                fmt::format("helper memory out of stack bounds: bytes [{}, {})", fp(lo), fp(hi)),
                 {reg});
   uint32_t& depth = facts_.stack_depth[frame.function];
   depth = std::max(depth, static_cast<uint32_t>(-lo));
@@ -355,10 +381,12 @@ std::optional<Checker::Step> Checker::helper_stack_memory(State& s, uint32_t pc,
     frame.stack.write_somewhere(static_cast<int>(lo + sure), static_cast<int>(hi));
     return std::nullopt;
   }
-  if (std::optional<int> unwritten = frame.stack.first_unwritten(static_cast<int>(lo), static_cast<int>(hi)))
-    return fail(pc, s, fmt::format("invalid read from stack: the helper reads byte {}, which was "
-                                   "never written",
-                                   fp(*unwritten)),
+  if (std::optional<int> unwritten =
+          frame.stack.first_unwritten(static_cast<int>(lo), static_cast<int>(hi)))
+    return fail(pc, s,
+                fmt::format("invalid read from stack: the helper reads byte {}, which was "
+                            "never written",
+                            fp(*unwritten)),
                 {reg}, "initialise the whole buffer before passing it to the helper");
   return std::nullopt;
 }

@@ -89,8 +89,8 @@ Checker::Step Checker::fail(uint32_t pc, const State& s, std::string what,
   }
   Step step;
   step.kind = Kind::Fail;
-  step.failure = Failure{pc, facts.empty() ? what : fmt::format("{} ({})", what, facts),
-                         std::move(hint)};
+  step.failure =
+      Failure{pc, facts.empty() ? what : fmt::format("{} ({})", what, facts), std::move(hint)};
   return step;
 }
 

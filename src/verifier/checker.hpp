@@ -143,12 +143,14 @@ class Checker {
   Step check_legacy_load(State& s, uint32_t pc, const isa::Decoded& d);
   std::optional<Step> check_helper_args(State& s, uint32_t pc, const helpers::HelperProto& p,
                                         std::optional<uint32_t>& map);
-  std::optional<Step> check_helper_arg(State& s, uint32_t pc, const helpers::HelperProto& p,
-                                       int r, std::optional<uint32_t>& map);
+  std::optional<Step> check_helper_arg(State& s, uint32_t pc, const helpers::HelperProto& p, int r,
+                                       std::optional<uint32_t>& map);
+  std::optional<Step> check_map_compatibility(const State& s, uint32_t pc,
+                                              const helpers::HelperProto& p, int r,
+                                              uint32_t map) const;
   std::optional<Step> check_map_arg(State& s, uint32_t pc, const helpers::HelperProto& p, int r,
                                     const std::optional<uint32_t>& map);
-  std::optional<Step> check_size_arg(State& s, uint32_t pc, const helpers::HelperProto& p,
-                                     int r);
+  std::optional<Step> check_size_arg(State& s, uint32_t pc, const helpers::HelperProto& p, int r);
 
   const Cfg& cfg_;
   const ProgramTypeInfo& type_;

@@ -122,7 +122,17 @@ const std::array<ProgramTypeInfo, 4> kTypes = {{
     {"socket_filter", 1, CtxModel::Fields, 192, kSocketFilterFields, 192, false, false, true, true,
      kSocketFilterHelpers, std::nullopt},
     // Linux: U16_MAX; the test run's ctx_size_in must cover the largest offset used.
-    {"syscall", 31, CtxModel::Buffer, 0xffff, {}, 0, false, false, false, false, kSyscallHelpers,
+    {"syscall",
+     31,
+     CtxModel::Buffer,
+     0xffff,
+     {},
+     0,
+     false,
+     false,
+     false,
+     false,
+     kSyscallHelpers,
      std::nullopt},
 }};
 

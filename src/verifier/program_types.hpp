@@ -24,12 +24,12 @@ enum class FieldKind : uint8_t {
 
 struct CtxField {
   std::string_view name;
-  uint16_t offset;          ///< in Linux's context structure (struct xdp_md, struct __sk_buff)
-  uint8_t size;             ///< its size there
+  uint16_t offset;  ///< in Linux's context structure (struct xdp_md, struct __sk_buff)
+  uint8_t size;     ///< its size there
   FieldKind kind;
-  bool writable;            ///< programs may store into it
-  bool narrow;              ///< reads of its low 1 or 2 bytes are allowed (bpf_ctx_narrow_access_ok)
-  bool any_size;            ///< reads and writes of any aligned size inside it (__sk_buff.cb)
+  bool writable;  ///< programs may store into it
+  bool narrow;    ///< reads of its low 1 or 2 bytes are allowed (bpf_ctx_narrow_access_ok)
+  bool any_size;  ///< reads and writes of any aligned size inside it (__sk_buff.cb)
   uint16_t runtime_offset;  ///< where Pollen's runtime context keeps it
   uint8_t runtime_size;     ///< its size there (8 for pointers)
 };
@@ -42,17 +42,17 @@ enum class CtxModel : uint8_t {
 };
 
 struct ProgramTypeInfo {
-  std::string_view name;                ///< "xdp", as bpftool and `pollen verify --type` say it
-  std::optional<uint32_t> linux_type;   ///< enum bpf_prog_type; raw has none
+  std::string_view name;               ///< "xdp", as bpftool and `pollen verify --type` say it
+  std::optional<uint32_t> linux_type;  ///< enum bpf_prog_type; raw has none
   CtxModel ctx_model;
-  uint32_t ctx_size;                    ///< Fields: Linux's structure size; Buffer: the limit
+  uint32_t ctx_size;  ///< Fields: Linux's structure size; Buffer: the limit
   std::span<const CtxField> fields;
-  uint32_t runtime_ctx_size;            ///< bytes of Pollen's runtime context (Fields)
-  bool packet_access;                   ///< pointers from the context's packet fields may be used
-  bool packet_write;                    ///< ... and written through
-  bool legacy_packet_loads;             ///< ld_abs / ld_ind
-  bool legacy_loads_need_ctx_in_r6;     ///< Linux: "R6 != pointer to skb" otherwise
-  std::span<const uint32_t> helpers;    ///< Linux helper ids the type may call
+  uint32_t runtime_ctx_size;          ///< bytes of Pollen's runtime context (Fields)
+  bool packet_access;                 ///< pointers from the context's packet fields may be used
+  bool packet_write;                  ///< ... and written through
+  bool legacy_packet_loads;           ///< ld_abs / ld_ind
+  bool legacy_loads_need_ctx_in_r6;   ///< Linux: "R6 != pointer to skb" otherwise
+  std::span<const uint32_t> helpers;  ///< Linux helper ids the type may call
   std::optional<std::pair<int64_t, int64_t>> return_range;  ///< allowed r0 at exit, if limited
 };
 

@@ -82,7 +82,9 @@ struct RegState {
   }
 
   bool is_scalar() const { return type == RegType::Scalar; }
-  bool is_known(uint64_t v) const { return is_scalar() && value.is_const() && value.const_value() == v; }
+  bool is_known(uint64_t v) const {
+    return is_scalar() && value.is_const() && value.const_value() == v;
+  }
 
   friend bool operator==(const RegState&, const RegState&) = default;
 

@@ -19,9 +19,15 @@ constexpr int64_t kS64Max = std::numeric_limits<int64_t>::max();
 constexpr int32_t kS32Min = std::numeric_limits<int32_t>::min();
 constexpr int32_t kS32Max = std::numeric_limits<int32_t>::max();
 
-int64_t s64(uint64_t v) { return static_cast<int64_t>(v); }
-int32_t s32(uint64_t v) { return static_cast<int32_t>(static_cast<uint32_t>(v)); }
-uint32_t u32(uint64_t v) { return static_cast<uint32_t>(v); }
+int64_t s64(uint64_t v) {
+  return static_cast<int64_t>(v);
+}
+int32_t s32(uint64_t v) {
+  return static_cast<int32_t>(static_cast<uint32_t>(v));
+}
+uint32_t u32(uint64_t v) {
+  return static_cast<uint32_t>(v);
+}
 
 // __update_reg32_bounds / __update_reg64_bounds: what the known bits say about the bounds.
 void bounds_from_tnum(Scalar& r) {
@@ -239,10 +245,14 @@ std::string Scalar::str() const {
   if (umax != std::numeric_limits<uint64_t>::max()) parts.push_back(fmt::format("umax={}", umax));
   // The 32-bit views, only where they say more than the 64-bit ones do.
   bool fits32 = umax <= kLow32 && same64;
-  bool same32 = static_cast<uint32_t>(s32_min) == u32_min && static_cast<uint32_t>(s32_max) == u32_max;
-  if (!same32 && s32_min != kS32Min && !(fits32 && s32_min == smin)) parts.push_back(fmt::format("smin32={}", s32_min));
-  if (!same32 && s32_max != kS32Max && !(fits32 && s32_max == smax)) parts.push_back(fmt::format("smax32={}", s32_max));
-  if (u32_min != 0 && !(fits32 && u32_min == umin)) parts.push_back(fmt::format("umin32={}", u32_min));
+  bool same32 =
+      static_cast<uint32_t>(s32_min) == u32_min && static_cast<uint32_t>(s32_max) == u32_max;
+  if (!same32 && s32_min != kS32Min && !(fits32 && s32_min == smin))
+    parts.push_back(fmt::format("smin32={}", s32_min));
+  if (!same32 && s32_max != kS32Max && !(fits32 && s32_max == smax))
+    parts.push_back(fmt::format("smax32={}", s32_max));
+  if (u32_min != 0 && !(fits32 && u32_min == umin))
+    parts.push_back(fmt::format("umin32={}", u32_min));
   if (u32_max != std::numeric_limits<uint32_t>::max() && !(fits32 && u32_max == umax))
     parts.push_back(fmt::format("umax32={}", u32_max));
   if (!var_off.is_unknown()) parts.push_back("var_off=" + var_off.str());

@@ -209,32 +209,35 @@ void lsh64_bounds(Scalar& d, unsigned shift) {
   }
 }
 
-Scalar shift(AluOp op, Scalar d, unsigned n, bool alu32) {
-  if (alu32) {
-    Tnum sub = d.var_off.subreg();
-    switch (op) {
-      case AluOp::Lsh:
-        lsh32_bounds(d, n);
-        d.var_off = tnum_lshift(sub, n).subreg();
-        break;
-      case AluOp::Rsh:
-        d.u32_min >>= n;
-        d.u32_max >>= n;
-        d.s32_min = std::numeric_limits<int32_t>::min();
-        d.s32_max = std::numeric_limits<int32_t>::max();
-        d.var_off = tnum_rshift(sub, n);
-        break;
-      default:  // Arsh
-        d.s32_min >>= n;
-        d.s32_max >>= n;
-        d.u32_min = 0;
-        d.u32_max = kU32Max;
-        d.var_off = tnum_arshift(sub, n, 32);
-        break;
-    }
-    d.unbound64();
-    return d;
+// A 32-bit shift by a known n < 32: bounds of the subregister, bits of the low half.
+Scalar shift32(AluOp op, Scalar d, unsigned n) {
+  Tnum sub = d.var_off.subreg();
+  switch (op) {
+    case AluOp::Lsh:
+      lsh32_bounds(d, n);
+      d.var_off = tnum_lshift(sub, n).subreg();
+      break;
+    case AluOp::Rsh:
+      d.u32_min >>= n;
+      d.u32_max >>= n;
+      d.s32_min = std::numeric_limits<int32_t>::min();
+      d.s32_max = std::numeric_limits<int32_t>::max();
+      d.var_off = tnum_rshift(sub, n);
+      break;
+    default:  // Arsh
+      d.s32_min >>= n;
+      d.s32_max >>= n;
+      d.u32_min = 0;
+      d.u32_max = kU32Max;
+      d.var_off = tnum_arshift(sub, n, 32);
+      break;
   }
+  d.unbound64();  // the zero-extension gives them back
+  return d;
+}
+
+// A 64-bit shift by a known n < 64 (scalar_min_max_{lsh,rsh,arsh}).
+Scalar shift64(AluOp op, Scalar d, unsigned n) {
   switch (op) {
     case AluOp::Lsh:
       lsh64_bounds(d, n);  // uses the unshifted 32-bit bounds, so before lsh32_bounds
@@ -309,7 +312,8 @@ Scalar scalar_alu(AluOp op, const Scalar& dst, const Scalar& src, bool alu32) {
       bool known = alu32 ? src.subreg_is_const() : src.is_const();
       uint64_t n = alu32 ? src.var_off.value & 0xffffffffu : src.var_off.value;
       if (!known || n >= width) return unknown_result(alu32);
-      d = shift(op, d, static_cast<unsigned>(n), alu32);
+      d = alu32 ? shift32(op, d, static_cast<unsigned>(n))
+                : shift64(op, d, static_cast<unsigned>(n));
       break;
     }
     case AluOp::Div:

@@ -12,8 +12,12 @@ namespace pollen::verifier {
 namespace {
 
 // Slot index and byte position of stack offset `off` (-512 <= off < 0).
-int slot_index(int off) { return (-off - 1) / 8; }
-int byte_index(int off) { return off + 8 * (slot_index(off) + 1); }
+int slot_index(int off) {
+  return (-off - 1) / 8;
+}
+int byte_index(int off) {
+  return off + 8 * (slot_index(off) + 1);
+}
 
 char byte_char(SlotType t) {
   switch (t) {

@@ -35,8 +35,8 @@ struct StackSlot {
 
 /// Why a stack read failed.
 struct StackReadError {
-  int off = 0;            ///< the first offending byte
-  bool partial_pointer;   ///< false: the byte was never written; true: part of a spilled pointer
+  int off = 0;           ///< the first offending byte
+  bool partial_pointer;  ///< false: the byte was never written; true: part of a spilled pointer
 };
 
 class StackState {

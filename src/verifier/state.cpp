@@ -111,7 +111,8 @@ void hash_reg(uint64_t& h, const RegState& r) {
   mix(h, (uint64_t{v.u32_min} << 32) | v.u32_max);
   mix(h, (static_cast<uint64_t>(static_cast<uint32_t>(v.s32_min)) << 32) |
              static_cast<uint32_t>(v.s32_max));
-  mix(h, (static_cast<uint64_t>(static_cast<uint32_t>(r.off)) << 32) | static_cast<uint32_t>(r.range));
+  mix(h,
+      (static_cast<uint64_t>(static_cast<uint32_t>(r.off)) << 32) | static_cast<uint32_t>(r.range));
   mix(h, (uint64_t{r.map} << 32) | r.mem_size);
   mix(h, r.frame);
 }

@@ -37,11 +37,11 @@ struct Input {
 
 struct Rejection {
   uint32_t insn = 0;
-  std::string source;      ///< "prog.c:41", or empty without line info
-  std::string text;        ///< the instruction in llvm-objdump syntax
-  std::string reason;      ///< the failed condition, with the registers involved
-  std::string hint;        ///< what would fix it, or empty
-  std::string state;       ///< every register and stack slot at the failure
+  std::string source;             ///< "prog.c:41", or empty without line info
+  std::string text;               ///< the instruction in llvm-objdump syntax
+  std::string reason;             ///< the failed condition, with the registers involved
+  std::string hint;               ///< what would fix it, or empty
+  std::string state;              ///< every register and stack slot at the failure
   std::vector<std::string> path;  ///< record_path: the instructions that led there
 
   /// "<text>: <reason>; hint: <hint>".

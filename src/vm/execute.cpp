@@ -189,7 +189,7 @@ uint64_t execute(const Slot* start, Machine& m) {
 
   DISPATCH;
 
-// clang-format off
+  // clang-format off
   op_Add64Imm: D = sem::add64(D, IMM); NEXT;
   op_Add64Reg: D = sem::add64(D, S); NEXT;
   op_Sub64Imm: D = sem::sub64(D, IMM); NEXT;

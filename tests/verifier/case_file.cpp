@@ -40,23 +40,32 @@ bool parse_map(const std::string& value, CaseMap& map) {
     }
     if (eq == std::string::npos) return false;
     uint32_t n = static_cast<uint32_t>(std::stoul(word.substr(eq + 1)));
-    if (k == "key") map.key_size = n;
-    else if (k == "value") map.value_size = n;
-    else if (k == "entries") map.max_entries = n;
-    else return false;
+    if (k == "key")
+      map.key_size = n;
+    else if (k == "value")
+      map.value_size = n;
+    else if (k == "entries")
+      map.max_entries = n;
+    else
+      return false;
   }
   return true;
 }
 
 bool apply_header(VerifierCase& c, const std::string& key, const std::string& value) {
-  if (key == "type") c.type = value;
+  if (key == "type")
+    c.type = value;
   else if (key == "verdict") {
     if (value != "accept" && value != "reject") return false;
     c.accept = value == "accept";
-  } else if (key == "message") c.message = value;
-  else if (key == "insn") c.insn = static_cast<uint32_t>(std::stoul(value));
-  else if (key == "mem") c.mem = static_cast<uint32_t>(std::stoul(value));
-  else if (key == "kernel") c.kernel = value;
+  } else if (key == "message")
+    c.message = value;
+  else if (key == "insn")
+    c.insn = static_cast<uint32_t>(std::stoul(value));
+  else if (key == "mem")
+    c.mem = static_cast<uint32_t>(std::stoul(value));
+  else if (key == "kernel")
+    c.kernel = value;
   else if (key == "map") {
     CaseMap m;
     if (!parse_map(value, m)) return false;

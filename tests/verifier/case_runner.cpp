@@ -12,8 +12,8 @@
 #include <fmt/format.h>
 
 #include "helpers/helpers.hpp"
-#include "verifier/ctx_rewrite.hpp"
 #include "shadow_run.hpp"
+#include "verifier/ctx_rewrite.hpp"
 #include "vm/interpreter.hpp"
 
 namespace pollen::test {
@@ -27,16 +27,27 @@ constexpr ArgKind N = ArgKind::None;
 
 // Linux's prototypes (kernel/bpf/helpers.c, kernel/trace/bpf_trace.c, kernel/bpf/ringbuf.c).
 const HelperProto kTestProtos[] = {
-    {1, "bpf_map_lookup_elem", RetKind::MapValueOrNull,
+    {1,
+     "bpf_map_lookup_elem",
+     RetKind::MapValueOrNull,
      {ArgKind::ConstMapPtr, ArgKind::PtrToMapKey, N, N, N}},
-    {2, "bpf_map_update_elem", RetKind::Integer,
+    {2,
+     "bpf_map_update_elem",
+     RetKind::Integer,
      {ArgKind::ConstMapPtr, ArgKind::PtrToMapKey, ArgKind::PtrToMapValue, ArgKind::Anything, N}},
-    {3, "bpf_map_delete_elem", RetKind::Integer, {ArgKind::ConstMapPtr, ArgKind::PtrToMapKey, N, N, N}},
+    {3,
+     "bpf_map_delete_elem",
+     RetKind::Integer,
+     {ArgKind::ConstMapPtr, ArgKind::PtrToMapKey, N, N, N}},
     {6, "bpf_trace_printk", RetKind::Integer, {ArgKind::PtrToMem, ArgKind::ConstSize, N, N, N}},
-    {113, "bpf_probe_read_kernel", RetKind::Integer,
+    {113,
+     "bpf_probe_read_kernel",
+     RetKind::Integer,
      {ArgKind::PtrToUninitMem, ArgKind::ConstSizeOrZero, ArgKind::Anything, N, N}},
     {44, "bpf_xdp_adjust_head", RetKind::Integer, {ArgKind::PtrToCtx, ArgKind::Anything, N, N, N}},
-    {130, "bpf_ringbuf_output", RetKind::Integer,
+    {130,
+     "bpf_ringbuf_output",
+     RetKind::Integer,
      {ArgKind::ConstMapPtr, ArgKind::PtrToMem, ArgKind::ConstSizeOrZero, ArgKind::Anything, N}},
 };
 
@@ -60,7 +71,8 @@ const TestMap* map_by_fd(vm::RunContext* ctx, uint64_t fd) {
 
 bool check(vm::RunContext* ctx, uint64_t addr, uint64_t len, bool write, const char* what) {
   if (!ctx->checked || len == 0 || ctx->allows(addr, len, write)) return true;
-  ctx->fault = fmt::format("{}: {} bytes at {:#x} are outside the program's memory", what, len, addr);
+  ctx->fault =
+      fmt::format("{}: {} bytes at {:#x} are outside the program's memory", what, len, addr);
   return false;
 }
 
@@ -77,7 +89,8 @@ uint64_t lookup(uint64_t fd, uint64_t key, uint64_t, uint64_t, uint64_t, vm::Run
   return reinterpret_cast<uint64_t>((*st.values)[index].data());
 }
 
-uint64_t update(uint64_t fd, uint64_t key, uint64_t value, uint64_t, uint64_t, vm::RunContext* ctx) {
+uint64_t update(uint64_t fd, uint64_t key, uint64_t value, uint64_t, uint64_t,
+                vm::RunContext* ctx) {
   const TestMap* m = map_by_fd(ctx, fd);
   if (!m) return ~uint64_t{0};
   if (check(ctx, key, m->info.key_size, false, "bpf_map_update_elem key"))
@@ -91,7 +104,8 @@ uint64_t delete_elem(uint64_t fd, uint64_t key, uint64_t, uint64_t, uint64_t, vm
   return 0;
 }
 
-uint64_t trace_printk(uint64_t fmt, uint64_t size, uint64_t, uint64_t, uint64_t, vm::RunContext* ctx) {
+uint64_t trace_printk(uint64_t fmt, uint64_t size, uint64_t, uint64_t, uint64_t,
+                      vm::RunContext* ctx) {
   check(ctx, fmt, size, false, "bpf_trace_printk fmt");
   return 0;
 }
@@ -101,13 +115,15 @@ uint64_t adjust_head(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, vm::RunCo
   return static_cast<uint64_t>(-22);  // -EINVAL
 }
 
-uint64_t probe_read(uint64_t dst, uint64_t size, uint64_t, uint64_t, uint64_t, vm::RunContext* ctx) {
+uint64_t probe_read(uint64_t dst, uint64_t size, uint64_t, uint64_t, uint64_t,
+                    vm::RunContext* ctx) {
   if (check(ctx, dst, size, true, "bpf_probe_read_kernel dst") && size)
     std::memset(reinterpret_cast<void*>(dst), 0, size);
   return 0;
 }
 
-uint64_t ringbuf_output(uint64_t, uint64_t data, uint64_t size, uint64_t, uint64_t, vm::RunContext* ctx) {
+uint64_t ringbuf_output(uint64_t, uint64_t data, uint64_t size, uint64_t, uint64_t,
+                        vm::RunContext* ctx) {
   check(ctx, data, size, false, "bpf_ringbuf_output data");
   return 0;
 }
@@ -130,8 +146,8 @@ uint64_t cpu(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, vm::RunContext*) 
 
 vm::HelperTable test_helpers() {
   vm::HelperTable table = helpers::default_helpers();
-  for (uint32_t id : {helpers::id::kKtimeGetNs, helpers::id::kJiffies64, helpers::id::kKtimeGetBootNs,
-                      helpers::id::kKtimeGetCoarseNs})
+  for (uint32_t id : {helpers::id::kKtimeGetNs, helpers::id::kJiffies64,
+                      helpers::id::kKtimeGetBootNs, helpers::id::kKtimeGetCoarseNs})
     table.fn[id] = ticking;
   table.fn[helpers::id::kGetPrandomU32] = pseudo_random;
   table.fn[helpers::id::kGetSmpProcessorId] = cpu;
@@ -153,7 +169,8 @@ std::vector<isa::Insn> patch_map_values(std::vector<isa::Insn> prog, const TestP
     if (op != isa::Op::LddwMapValue) continue;
     for (size_t m = 0; m < platform.maps().size(); ++m) {
       if (platform.maps()[m].fd != static_cast<uint32_t>(prog[i].imm)) continue;
-      uint64_t addr = reinterpret_cast<uint64_t>(values[m].data()) + static_cast<uint32_t>(prog[i + 1].imm);
+      uint64_t addr =
+          reinterpret_cast<uint64_t>(values[m].data()) + static_cast<uint32_t>(prog[i + 1].imm);
       prog[i].imm = static_cast<int32_t>(addr);
       prog[i + 1].imm = static_cast<int32_t>(addr >> 32);
     }
@@ -200,7 +217,8 @@ std::unique_ptr<Inputs> build_inputs(const verifier::ProgramTypeInfo& type,
   } else if (type.name == "xdp") {
     in->xdp = {base, base + len, base, 1, 0};
     in->args.r[0] = reinterpret_cast<uint64_t>(&in->xdp);
-    in->args.regions = {{in->args.r[0], sizeof(XdpCtx), false, "context"}, {base, len, true, "packet"}};
+    in->args.regions = {{in->args.r[0], sizeof(XdpCtx), false, "context"},
+                        {base, len, true, "packet"}};
     in->what = fmt::format("a {}-byte packet", len);
   } else if (type.name == "socket_filter") {
     in->context.assign(192, 0x5a);
@@ -208,7 +226,8 @@ std::unique_ptr<Inputs> build_inputs(const verifier::ProgramTypeInfo& type,
     std::memcpy(in->context.data(), &len32, 4);
     uint64_t ctx = reinterpret_cast<uint64_t>(in->context.data());
     in->args.r[0] = ctx;
-    in->args.regions = {{ctx, 48, false, "context"}, {ctx + 48, 20, true, "context cb"},
+    in->args.regions = {{ctx, 48, false, "context"},
+                        {ctx + 48, 20, true, "context cb"},
                         {ctx + 68, 124, false, "context"}};
     in->args.packet = in->packet;
     in->what = fmt::format("a {}-byte packet", len);
@@ -254,7 +273,7 @@ std::string run_both(const vm::Interpreter& interp, std::span<const isa::Insn> c
   if (!r) return fmt::format("interpreter: {} with {}", r.error().str(), in->what);
   reset();
   vm::HelperTable table = test_helpers();
-  ShadowInput shadow_in{code, in->args.r, in->defined, in->args.regions, in->args.packet,
+  ShadowInput shadow_in{code,   in->args.r,  in->defined, in->args.regions, in->args.packet,
                         &table, st.platform, &st};
   ShadowResult shadow = shadow_run(shadow_in);
   if (!shadow.fault.empty()) return fmt::format("shadow run: {} with {}", shadow.fault, in->what);
@@ -308,7 +327,8 @@ std::string run_checked(std::span<const isa::Insn> prog, const verifier::Program
   for (int fill : {0, 0xff, -1, -1})
     for (size_t len : sizes) {
       std::vector<uint8_t> bytes = random_bytes(len, rng, fill);
-      std::string fault = run_both(*interp, code, type, bytes, analysis.facts.max_ctx_offset, st, values);
+      std::string fault =
+          run_both(*interp, code, type, bytes, analysis.facts.max_ctx_offset, st, values);
       if (!fault.empty()) return fault;
     }
   return {};

@@ -22,8 +22,9 @@ std::vector<VerifierCase> all_cases() {
 TestPlatform platform_for(const VerifierCase& c) {
   std::vector<TestMap> maps;
   for (const CaseMap& m : c.maps)
-    maps.push_back({m.fd, {map_type_number(m.type), m.key_size, m.value_size, m.max_entries,
-                           m.read_only, m.type == "array" && m.max_entries == 1}});
+    maps.push_back({m.fd,
+                    {map_type_number(m.type), m.key_size, m.value_size, m.max_entries, m.read_only,
+                     m.type == "array" && m.max_entries == 1}});
   return TestPlatform(std::move(maps));
 }
 
@@ -42,14 +43,14 @@ TEST_P(VerifierCaseTest, GivesTheExpectedVerdict) {
   input.options.record_path = true;
   verifier::Analysis a = verifier::verify(input);
   if (c.accept) {
-    ASSERT_TRUE(a.accepted()) << c.where() << ": rejected: " << a.rejection->str() << "\nstate: "
-                              << a.rejection->state;
+    ASSERT_TRUE(a.accepted()) << c.where() << ": rejected: " << a.rejection->str()
+                              << "\nstate: " << a.rejection->state;
     std::string fault = run_checked(*insns, *type, a, platform, c.mem, c.line);
     EXPECT_EQ(fault, "") << c.where() << ": accepted, but faults in checked mode";
     return;
   }
-  ASSERT_FALSE(a.accepted()) << c.where() << ": accepted, expected a rejection with '"
-                             << c.message << "'";
+  ASSERT_FALSE(a.accepted()) << c.where() << ": accepted, expected a rejection with '" << c.message
+                             << "'";
   EXPECT_NE(a.rejection->str().find(c.message), std::string::npos)
       << c.where() << ": the rejection\n  " << a.rejection->str() << "\ndoes not contain '"
       << c.message << "'";

@@ -26,12 +26,12 @@ struct Refusal {
 
 // Linux refuses these too (tests/differential): constant shifts outside the width, and callx.
 const std::vector<Refusal> kRefusals = {
-    {"arsh32-imm-high.data", "invalid shift 48"}, {"arsh32-imm-neg.data", "invalid shift -16"},
+    {"arsh32-imm-high.data", "invalid shift 48"},  {"arsh32-imm-neg.data", "invalid shift -16"},
     {"arsh64-imm-high.data", "invalid shift 124"}, {"arsh64-imm-neg.data", "invalid shift -4"},
-    {"lsh32-imm-high.data", "invalid shift 60"},  {"lsh32-imm-neg.data", "invalid shift -4"},
-    {"lsh64-imm-high.data", "invalid shift 68"},  {"lsh64-imm-neg.data", "invalid shift -60"},
-    {"rsh32-imm-high.data", "invalid shift 40"},  {"rsh32-imm-neg.data", "invalid shift -24"},
-    {"rsh64-imm-high.data", "invalid shift 68"},  {"rsh64-imm-neg.data", "invalid shift -60"},
+    {"lsh32-imm-high.data", "invalid shift 60"},   {"lsh32-imm-neg.data", "invalid shift -4"},
+    {"lsh64-imm-high.data", "invalid shift 68"},   {"lsh64-imm-neg.data", "invalid shift -60"},
+    {"rsh32-imm-high.data", "invalid shift 40"},   {"rsh32-imm-neg.data", "invalid shift -24"},
+    {"rsh64-imm-high.data", "invalid shift 68"},   {"rsh64-imm-neg.data", "invalid shift -60"},
     {"callx.data", "callx is not supported"},
 };
 

@@ -22,11 +22,13 @@ struct Tally {
   uint64_t kernel_us = 0, pollen_us = 0;
   ~Tally() {
     if (agree + documented + disagree == 0) return;
-    std::printf("kernel agreement: %d cases agree, %d differ as documented, %d differ "
-                "unexpectedly, %d skipped\n",
-                agree, documented, disagree, skipped);
+    std::printf(
+        "kernel agreement: %d cases agree, %d differ as documented, %d differ "
+        "unexpectedly, %d skipped\n",
+        agree, documented, disagree, skipped);
     std::printf("verification time over the compared cases: Linux %llu us, Pollen %llu us\n",
-                static_cast<unsigned long long>(kernel_us), static_cast<unsigned long long>(pollen_us));
+                static_cast<unsigned long long>(kernel_us),
+                static_cast<unsigned long long>(pollen_us));
   }
 };
 Tally tally;
@@ -42,8 +44,9 @@ std::vector<VerifierCase> all_cases() {
 uint64_t pollen_time_us(const VerifierCase& c, std::span<const isa::Insn> insns) {
   std::vector<TestMap> maps;
   for (const CaseMap& m : c.maps)
-    maps.push_back({m.fd, {map_type_number(m.type), m.key_size, m.value_size, m.max_entries,
-                           m.read_only, m.type == "array" && m.max_entries == 1}});
+    maps.push_back({m.fd,
+                    {map_type_number(m.type), m.key_size, m.value_size, m.max_entries, m.read_only,
+                     m.type == "array" && m.max_entries == 1}});
   TestPlatform platform(std::move(maps));
   verifier::Input input{insns, verifier::find_program_type(c.type), &platform, {}, {}};
   input.options.raw_memory_size = c.mem;
@@ -73,9 +76,12 @@ TEST_P(KernelCaseTest, KernelAgrees) {
   if (c.kernel.rfind("accepts", 0) == 0) expect_kernel = true;
   if (c.kernel.rfind("rejects", 0) == 0) expect_kernel = false;
   bool documented = expect_kernel != c.accept;
-  if (k.accepted != expect_kernel) ++tally.disagree;
-  else if (documented) ++tally.documented;
-  else ++tally.agree;
+  if (k.accepted != expect_kernel)
+    ++tally.disagree;
+  else if (documented)
+    ++tally.documented;
+  else
+    ++tally.agree;
   EXPECT_FALSE(!k.accepted && c.accept && !documented)
       << c.where() << ": Linux rejects a program Pollen accepts: " << k.refusal;
   EXPECT_EQ(k.accepted, expect_kernel)

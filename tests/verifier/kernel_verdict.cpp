@@ -87,9 +87,11 @@ bool create_maps(const VerifierCase& c, MapFds& maps, std::string& error) {
     opts.sz = sizeof(opts);
     if (m.read_only) opts.map_flags = BPF_F_RDONLY_PROG;
     bool ringbuf = m.type == "ringbuf";
-    auto type = m.type == "hash" ? BPF_MAP_TYPE_HASH : ringbuf ? BPF_MAP_TYPE_RINGBUF : BPF_MAP_TYPE_ARRAY;
-    int fd = bpf_map_create(type, "pollen_case", ringbuf ? 0 : m.key_size, ringbuf ? 0 : m.value_size,
-                            ringbuf ? 4096 : m.max_entries, &opts);
+    auto type = m.type == "hash" ? BPF_MAP_TYPE_HASH
+                : ringbuf        ? BPF_MAP_TYPE_RINGBUF
+                                 : BPF_MAP_TYPE_ARRAY;
+    int fd = bpf_map_create(type, "pollen_case", ringbuf ? 0 : m.key_size,
+                            ringbuf ? 0 : m.value_size, ringbuf ? 4096 : m.max_entries, &opts);
     if (fd < 0) {
       error = std::string("bpf_map_create: ") + std::strerror(errno);
       return false;
@@ -113,25 +115,39 @@ void patch_fds(const VerifierCase& c, const MapFds& maps, std::vector<bpf_insn>&
   }
 }
 
-KernelVerdict load(bpf_prog_type type, uint32_t flags, const std::vector<bpf_insn>& insns) {
-  std::string log(kLogSize, '\0');
+// The verdict comes from a load with statistics only (BPF_LOG_STATS: the verification time);
+// a full log of a long verification could overflow its buffer, which fails the load by itself.
+// A refused program is loaded again with the log, for the reason.
+int load_once(bpf_prog_type type, uint32_t flags, const std::vector<bpf_insn>& insns, uint32_t level,
+              std::string& log) {
+  log.assign(level == 4 ? 4096 : kLogSize, '\0');
   bpf_prog_load_opts opts{};
   opts.sz = sizeof(opts);
   opts.prog_flags = flags;
-  opts.log_level = 1 | 4;  // the log, and BPF_LOG_STATS for the verification time
+  opts.log_level = level;
   opts.log_buf = log.data();
   opts.log_size = static_cast<uint32_t>(log.size());
   int fd = bpf_prog_load(type, "pollen_case", "GPL", insns.data(), insns.size(), &opts);
+  int saved = errno;
+  log.resize(std::strlen(log.c_str()));
+  errno = saved;
+  return fd;
+}
+
+KernelVerdict load(bpf_prog_type type, uint32_t flags, const std::vector<bpf_insn>& insns) {
+  std::string log;
+  int fd = load_once(type, flags, insns, 4, log);
   KernelVerdict v;
   v.accepted = fd >= 0;
-  log.resize(std::strlen(log.c_str()));
   v.time_us = verification_time(log);
   if (fd >= 0) {
     close(fd);
     return v;
   }
+  std::string error = std::strerror(errno);
+  if (int again = load_once(type, flags, insns, 1, log); again >= 0) close(again);
   v.refusal = last_line(log);
-  if (v.refusal.empty()) v.refusal = std::strerror(errno);
+  if (v.refusal.empty()) v.refusal = error;
   return v;
 }
 

@@ -16,7 +16,7 @@ namespace pollen::test {
 
 struct KernelVerdict {
   bool accepted = false;
-  std::string refusal;  ///< the verifier log's last line before its statistics
+  std::string refusal;   ///< the verifier log's last line before its statistics
   uint64_t time_us = 0;  ///< the verifier's own "verification time" (BPF_LOG_STATS)
 };
 

@@ -98,18 +98,19 @@ TEST(Scalar, AluGivesTheKernelsBounds) {
       {"or", AluOp::Or, Scalar::urange(0, 3), Scalar::known(4), false, 4, 7},
       {"lsh", AluOp::Lsh, Scalar::urange(1, 3), Scalar::known(2), false, 4, 12},
       {"rsh", AluOp::Rsh, Scalar::unknown(), Scalar::known(60), false, 0, 15},
-      {"arsh of a constant", AluOp::Arsh, Scalar::known(static_cast<uint64_t>(-16)), Scalar::known(2),
-       false, static_cast<uint64_t>(-4), static_cast<uint64_t>(-4)},
+      {"arsh of a constant", AluOp::Arsh, Scalar::known(static_cast<uint64_t>(-16)),
+       Scalar::known(2), false, static_cast<uint64_t>(-4), static_cast<uint64_t>(-4)},
       {"add32 wraps to zero", AluOp::Add, Scalar::known(0xffffffff), Scalar::known(1), true, 0, 0},
-      {"add32 zero-extends", AluOp::Add, Scalar::known(~uint64_t{0}), Scalar::known(0), true, 0xffffffff,
-       0xffffffff},
-      {"div is unknown, as in Linux", AluOp::Div, Scalar::urange(10, 100), Scalar::known(10), false, 0,
-       kU64Max},
-      {"mod32 is a zero-extended unknown", AluOp::Mod, Scalar::unknown(), Scalar::known(16), true, 0,
-       0xffffffff},
-      {"div by a register is unknown", AluOp::Div, Scalar::urange(10, 100), Scalar::urange(0, 10), false,
+      {"add32 zero-extends", AluOp::Add, Scalar::known(~uint64_t{0}), Scalar::known(0), true,
+       0xffffffff, 0xffffffff},
+      {"div is unknown, as in Linux", AluOp::Div, Scalar::urange(10, 100), Scalar::known(10), false,
        0, kU64Max},
-      {"shift by an unknown count", AluOp::Lsh, Scalar::known(1), Scalar::urange(0, 3), false, 0, kU64Max},
+      {"mod32 is a zero-extended unknown", AluOp::Mod, Scalar::unknown(), Scalar::known(16), true,
+       0, 0xffffffff},
+      {"div by a register is unknown", AluOp::Div, Scalar::urange(10, 100), Scalar::urange(0, 10),
+       false, 0, kU64Max},
+      {"shift by an unknown count", AluOp::Lsh, Scalar::known(1), Scalar::urange(0, 3), false, 0,
+       kU64Max},
       {"shift too far", AluOp::Lsh, Scalar::known(1), Scalar::known(64), false, 0, kU64Max},
   };
   for (const AluCase& c : cases) {
@@ -151,12 +152,13 @@ TEST(Branch, RefinementGivesTheKernelsBounds) {
       {"ne trims the edge", Cond::Ne, false, Scalar::urange(0, 100), 0, std::nullopt, 1, 100},
       {"sle", Cond::Sle, false, Scalar::urange(0, 100), 10, std::nullopt, 0, 10},
       {"jset of one bit", Cond::Set, false, Scalar::urange(0, 7), 4, std::nullopt, 4, 7},
-      {"jle32 on a small value", Cond::Le, true, Scalar::urange(0, 0xffffffff), 15, std::nullopt, 0, 15},
+      {"jle32 on a small value", Cond::Le, true, Scalar::urange(0, 0xffffffff), 15, std::nullopt, 0,
+       15},
       {"decided gt", Cond::Gt, false, Scalar::urange(20, 30), 15, true, 0, 0},
       {"decided eq by known bits", Cond::Eq, false, Scalar::known(3), 4, false, 0, 0},
       {"decided jset", Cond::Set, false, Scalar::urange(0, 7), 8, false, 0, 0},
-      {"decided by the subregister", Cond::Eq, false, Scalar::urange(0x100000000ull, 0x100000005ull), 7, false,
-       0, 0},
+      {"decided by the subregister", Cond::Eq, false,
+       Scalar::urange(0x100000000ull, 0x100000005ull), 7, false, 0, 0},
   };
   for (const BranchCase& c : cases) {
     Scalar a = c.a, b = Scalar::known(c.k);
@@ -178,10 +180,22 @@ TEST(Branch, ImpossibleSidesAreReported) {
 // --- soundness against concrete values ---------------------------------------------------
 
 uint64_t interesting(std::mt19937_64& rng) {
-  static const uint64_t kEdges[] = {0,          1,           2,          7,          15,
-                                    16,         255,         0x7fff,     0x8000,     0x7fffffff,
-                                    0x80000000, 0xffffffff,  0x100000000, 0x7fffffffffffffff,
-                                    0x8000000000000000, kU64Max};
+  static const uint64_t kEdges[] = {0,
+                                    1,
+                                    2,
+                                    7,
+                                    15,
+                                    16,
+                                    255,
+                                    0x7fff,
+                                    0x8000,
+                                    0x7fffffff,
+                                    0x80000000,
+                                    0xffffffff,
+                                    0x100000000,
+                                    0x7fffffffffffffff,
+                                    0x8000000000000000,
+                                    kU64Max};
   switch (rng() % 4) {
     case 0: return kEdges[rng() % std::size(kEdges)] + (rng() % 3) - 1;
     case 1: return rng() % 64;
@@ -260,7 +274,8 @@ TEST(ScalarSoundness, AluHoldsEveryConcreteResult) {
       for (uint64_t y : ys)
         ASSERT_TRUE(r.contains(concrete(op, x, y, w)))
             << static_cast<int>(op) << (w ? " (32-bit) " : " ") << a.str() << " , " << b.str()
-            << " -> " << r.str() << " misses " << concrete(op, x, y, w) << " from " << x << ", " << y;
+            << " -> " << r.str() << " misses " << concrete(op, x, y, w) << " from " << x << ", "
+            << y;
   }
 }
 
@@ -271,7 +286,8 @@ TEST(ScalarSoundness, UnaryOperationsHoldEveryConcreteResult) {
     Scalar a = abstraction(xs, rng);
     unsigned bits = 8u << (rng() % 3);
     unsigned size = 1u << (rng() % 4);
-    Scalar sx = scalar_sign_extend(a, bits), neg = scalar_neg(a, false), neg32 = scalar_neg(a, true);
+    Scalar sx = scalar_sign_extend(a, bits), neg = scalar_neg(a, false),
+           neg32 = scalar_neg(a, true);
     Scalar swapped = scalar_endian(a, bits == 8 ? 16 : bits, true);
     Scalar cut = a;
     cut.truncate(size);
@@ -282,8 +298,9 @@ TEST(ScalarSoundness, UnaryOperationsHoldEveryConcreteResult) {
       ASSERT_TRUE(neg.contains(0 - x));
       ASSERT_TRUE(neg32.contains((0 - x) & 0xffffffffu));
       uint64_t sw = bits == 32 ? __builtin_bswap32(static_cast<uint32_t>(x))
-                    : bits == 64 ? __builtin_bswap64(x)
-                                 : static_cast<uint16_t>(__builtin_bswap16(static_cast<uint16_t>(x)));
+                    : bits == 64
+                        ? __builtin_bswap64(x)
+                        : static_cast<uint16_t>(__builtin_bswap16(static_cast<uint16_t>(x)));
       ASSERT_TRUE(swapped.contains(sw));
       ASSERT_TRUE(cut.contains(size == 8 ? x : x & ((uint64_t{1} << (size * 8)) - 1)));
     }

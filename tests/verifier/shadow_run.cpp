@@ -41,14 +41,20 @@ uint64_t alu(uint8_t code, bool sign, uint64_t a, uint64_t b, bool w) {
     case 0x10: r = a - b; break;
     case 0x20: r = a * b; break;
     case 0x30:
-      if (b == 0) r = 0;
-      else if (sign && s(b) == -1) r = 0 - a;
-      else r = sign ? static_cast<uint64_t>(s(a) / s(b)) : a / b;
+      if (b == 0)
+        r = 0;
+      else if (sign && s(b) == -1)
+        r = 0 - a;
+      else
+        r = sign ? static_cast<uint64_t>(s(a) / s(b)) : a / b;
       break;
     case 0x90:
-      if (b == 0) r = a;
-      else if (sign && s(b) == -1) r = 0;
-      else r = sign ? static_cast<uint64_t>(s(a) % s(b)) : a % b;
+      if (b == 0)
+        r = a;
+      else if (sign && s(b) == -1)
+        r = 0;
+      else
+        r = sign ? static_cast<uint64_t>(s(a) % s(b)) : a % b;
       break;
     case 0x40: r = a | b; break;
     case 0x50: r = a & b; break;
@@ -150,10 +156,12 @@ bool Shadow::access(size_t pc, uint64_t addr, size_t len, bool write) {
   if (addr >= bottom && addr - bottom <= top_ - bottom && len <= top_ - addr) {
     size_t base = addr - reinterpret_cast<uint64_t>(stack_.data());
     for (size_t i = 0; i < len; ++i) {
-      if (write) stack_def_[base + i] = true;
+      if (write)
+        stack_def_[base + i] = true;
       else if (!stack_def_[base + i])
         return fail(pc, fmt::format("reads stack byte fp{} before it was written",
-                                    static_cast<int64_t>(addr + i) - static_cast<int64_t>(top_ - kFrame * calls_.size())));
+                                    static_cast<int64_t>(addr + i) -
+                                        static_cast<int64_t>(top_ - kFrame * calls_.size())));
     }
     return true;
   }
@@ -183,13 +191,18 @@ bool Shadow::alu_step(size_t pc, const isa::Decoded& d) {
   if (!mov && info.form != Form::MovsxReg && !read(pc, d.dst, a)) return false;
   switch (info.form) {
     case Form::AluNeg: write(d.dst, alu(0x10, false, 0, a, w)); return true;
-    case Form::MovsxReg: write(d.dst, w ? sx(b, static_cast<unsigned>(d.off)) & 0xffffffffu : sx(b, static_cast<unsigned>(d.off))); return true;
+    case Form::MovsxReg:
+      write(d.dst, w ? sx(b, static_cast<unsigned>(d.off)) & 0xffffffffu
+                     : sx(b, static_cast<unsigned>(d.off)));
+      return true;
     case Form::Endian: {
       unsigned bits = static_cast<unsigned>(d.imm);
       bool swap = info.opcode == 0xd7 || info.opcode == 0xdc;  // little-endian host
       uint64_t v = bits == 64 ? a : a & ((uint64_t{1} << bits) - 1);
-      if (swap) v = bits == 16 ? __builtin_bswap16(static_cast<uint16_t>(v))
-                    : bits == 32 ? __builtin_bswap32(static_cast<uint32_t>(v)) : __builtin_bswap64(v);
+      if (swap)
+        v = bits == 16   ? __builtin_bswap16(static_cast<uint16_t>(v))
+            : bits == 32 ? __builtin_bswap32(static_cast<uint32_t>(v))
+                         : __builtin_bswap64(v);
       write(d.dst, v);
       return true;
     }
@@ -236,8 +249,10 @@ bool Shadow::atomic_step(size_t pc, const isa::Decoded& d) {
     default: result = (old & mask) == (r0 & mask) ? src : old; break;  // cmpxchg
   }
   std::memcpy(reinterpret_cast<void*>(addr), &result, size);
-  if (cmpxchg) write(0, old & mask);
-  else if (d.imm & 0x01) write(d.src, old & mask);
+  if (cmpxchg)
+    write(0, old & mask);
+  else if (d.imm & 0x01)
+    write(d.src, old & mask);
   return true;
 }
 
@@ -248,7 +263,8 @@ bool Shadow::call_helper(size_t pc, const isa::Decoded& d) {
   if (!proto || !fn) return fail(pc, fmt::format("helper {} does not exist", d.imm));
   std::array<uint64_t, 6> a{};
   for (int r = 1; r <= 5; ++r)
-    if (proto->args[static_cast<size_t>(r - 1)] != helpers::ArgKind::None && !read(pc, r, a[r])) return false;
+    if (proto->args[static_cast<size_t>(r - 1)] != helpers::ArgKind::None && !read(pc, r, a[r]))
+      return false;
   vm::RunContext ctx;
   ctx.env = in_.env;
   ctx.checked = true;
@@ -274,7 +290,8 @@ bool Shadow::legacy_load(size_t pc, const isa::Decoded& d, bool& done) {
   if (d.info().form == Form::LdInd) {
     uint64_t v = 0;
     if (!read(pc, d.src, v)) return false;
-    off = static_cast<int32_t>(static_cast<uint32_t>(v + static_cast<uint64_t>(static_cast<int64_t>(d.imm))));
+    off = static_cast<int32_t>(
+        static_cast<uint32_t>(v + static_cast<uint64_t>(static_cast<int64_t>(d.imm))));
   }
   size_t size = static_cast<size_t>(isa::access_size(d.op));
   for (int r = 1; r <= 5; ++r) def_[r] = false;
@@ -293,28 +310,48 @@ bool Shadow::step(size_t& pc, bool& done) {
   const isa::Decoded& d = code_[pc];
   size_t next = pc + (isa::is_wide(d.op) ? 2 : 1);
   switch (d.info().form) {
-    case Form::AluImm: case Form::AluReg: case Form::AluNeg: case Form::Endian: case Form::MovsxReg:
+    case Form::AluImm:
+    case Form::AluReg:
+    case Form::AluNeg:
+    case Form::Endian:
+    case Form::MovsxReg:
       if (!alu_step(pc, d)) return false;
       break;
     case Form::Lddw: write(d.dst, d.imm64); break;
-    case Form::LdAbs: case Form::LdInd: if (!legacy_load(pc, d, done)) return false; break;
-    case Form::Ldx: case Form::St: case Form::Stx: if (!mem_step(pc, d)) return false; break;
-    case Form::Atomic: if (!atomic_step(pc, d)) return false; break;
-    case Form::Ja: case Form::Ja32: next = static_cast<size_t>(*isa::branch_target(d, pc)); break;
-    case Form::JmpImm: case Form::JmpReg: {
+    case Form::LdAbs:
+    case Form::LdInd:
+      if (!legacy_load(pc, d, done)) return false;
+      break;
+    case Form::Ldx:
+    case Form::St:
+    case Form::Stx:
+      if (!mem_step(pc, d)) return false;
+      break;
+    case Form::Atomic:
+      if (!atomic_step(pc, d)) return false;
+      break;
+    case Form::Ja:
+    case Form::Ja32: next = static_cast<size_t>(*isa::branch_target(d, pc)); break;
+    case Form::JmpImm:
+    case Form::JmpReg: {
       uint64_t a = 0, b = static_cast<uint64_t>(static_cast<int64_t>(d.imm));
-      if (!read(pc, d.dst, a) || (d.info().form == Form::JmpReg && !read(pc, d.src, b))) return false;
+      if (!read(pc, d.dst, a) || (d.info().form == Form::JmpReg && !read(pc, d.src, b)))
+        return false;
       if (condition(d.op, a, b)) next = static_cast<size_t>(*isa::branch_target(d, pc));
       break;
     }
-    case Form::CallHelper: if (!call_helper(pc, d)) return false; break;
+    case Form::CallHelper:
+      if (!call_helper(pc, d)) return false;
+      break;
     case Form::CallLocal: {
       if (calls_.size() + 1 >= kFrames) return fail(pc, "call stack too deep");
-      calls_.push_back({next, {reg_[6], reg_[7], reg_[8], reg_[9]}, {def_[6], def_[7], def_[8], def_[9]}});
+      calls_.push_back(
+          {next, {reg_[6], reg_[7], reg_[8], reg_[9]}, {def_[6], def_[7], def_[8], def_[9]}});
       for (int r : {0, 6, 7, 8, 9}) def_[r] = false;
       reg_[10] -= kFrame;
       size_t base = reg_[10] - kFrame - reinterpret_cast<uint64_t>(stack_.data());
-      std::fill(stack_def_.begin() + static_cast<std::ptrdiff_t>(base), stack_def_.begin() + static_cast<std::ptrdiff_t>(base + kFrame), false);
+      std::fill(stack_def_.begin() + static_cast<std::ptrdiff_t>(base),
+                stack_def_.begin() + static_cast<std::ptrdiff_t>(base + kFrame), false);
       next = static_cast<size_t>(*isa::branch_target(d, pc));
       break;
     }
@@ -327,13 +364,15 @@ bool Shadow::step(size_t& pc, bool& done) {
       }
       Frame f = calls_.back();
       calls_.pop_back();
-      for (int i = 0; i < 4; ++i) write(6 + i, f.saved[static_cast<size_t>(i)], f.saved_def[static_cast<size_t>(i)]);
+      for (int i = 0; i < 4; ++i)
+        write(6 + i, f.saved[static_cast<size_t>(i)], f.saved_def[static_cast<size_t>(i)]);
       for (int r = 1; r <= 5; ++r) def_[r] = false;
       reg_[10] += kFrame;
       next = f.ret;
       break;
     }
-    case Form::CallKfunc: case Form::Callx: return fail(pc, "kfunc and callx are not run here");
+    case Form::CallKfunc:
+    case Form::Callx: return fail(pc, "kfunc and callx are not run here");
   }
   pc = next;
   return true;
@@ -343,7 +382,8 @@ ShadowResult Shadow::run() {
   size_t pc = 0;
   bool done = false;
   for (uint64_t n = 0; !done; ++n) {
-    if (n == in_.budget) return {fmt::format("insn {}: instruction budget of {} exhausted", pc, in_.budget), 0};
+    if (n == in_.budget)
+      return {fmt::format("insn {}: instruction budget of {} exhausted", pc, in_.budget), 0};
     if (!step(pc, done)) return {fault_, 0};
   }
   uint64_t base = reinterpret_cast<uint64_t>(stack_.data());

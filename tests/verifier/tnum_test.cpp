@@ -25,7 +25,8 @@ TEST(Tnum, OperationsGiveTheKernelsResults) {
       {"range over the sign bit", Tnum::range(0, ~uint64_t{0}), Tnum::unknown()},
       {"add carries into unknown bits", tnum_add({0, 0xf}, Tnum::constant(1)), {0, 0x1f}},
       {"add of constants", tnum_add(Tnum::constant(40), Tnum::constant(2)), Tnum::constant(42)},
-      {"sub of constants", tnum_sub(Tnum::constant(2), Tnum::constant(3)), Tnum::constant(~uint64_t{0})},
+      {"sub of constants", tnum_sub(Tnum::constant(2), Tnum::constant(3)),
+       Tnum::constant(~uint64_t{0})},
       {"sub borrows", tnum_sub({0x10, 0x1}, Tnum::constant(1)), {0x0, 0x1f}},
       {"neg of a constant", tnum_neg(Tnum::constant(1)), Tnum::constant(~uint64_t{0})},
       {"and with a mask", tnum_and({0, 0xff}, Tnum::constant(0x0f)), {0, 0xf}},
@@ -36,17 +37,25 @@ TEST(Tnum, OperationsGiveTheKernelsResults) {
       {"mul of constants", tnum_mul(Tnum::constant(6), Tnum::constant(7)), Tnum::constant(42)},
       {"lshift", tnum_lshift({0x1, 0x2}, 4), {0x10, 0x20}},
       {"rshift", tnum_rshift({0xf0, 0x0f}, 4), {0xf, 0x0}},
-      {"arshift 32 of a negative", tnum_arshift(Tnum::constant(0x80000000u), 4, 32), Tnum::constant(0xf8000000u)},
-      {"arshift 64 by 63", tnum_arshift(Tnum::constant(uint64_t{1} << 63), 63, 64), Tnum::constant(~uint64_t{0})},
-      {"arshift of an unknown sign", tnum_arshift({0, uint64_t{1} << 63}, 62, 64), {0, ~uint64_t{1}}},
+      {"arshift 32 of a negative", tnum_arshift(Tnum::constant(0x80000000u), 4, 32),
+       Tnum::constant(0xf8000000u)},
+      {"arshift 64 by 63", tnum_arshift(Tnum::constant(uint64_t{1} << 63), 63, 64),
+       Tnum::constant(~uint64_t{0})},
+      {"arshift of an unknown sign",
+       tnum_arshift({0, uint64_t{1} << 63}, 62, 64),
+       {0, ~uint64_t{1}}},
       {"intersect", tnum_intersect({0, 0xff}, {0x10, 0xf0f}), {0x10, 0xf}},
       {"cast to a byte", tnum_cast({0x1ff, 0xf000}, 1), {0xff, 0}},
       {"subreg", Tnum{0x1234567800000001, 0xff00}.subreg(), {0x1, 0xff00}},
-      {"with_subreg", Tnum{0x1234567800000001, 0}.with_subreg({0x2, 0x4}), {0x1234567800000002, 0x4}},
+      {"with_subreg",
+       Tnum{0x1234567800000001, 0}.with_subreg({0x2, 0x4}),
+       {0x1234567800000002, 0x4}},
   };
   for (const TnumCase& c : cases) {
-    EXPECT_EQ(c.got.value, c.want.value) << c.name << ": got " << c.got.str() << ", want " << c.want.str();
-    EXPECT_EQ(c.got.mask, c.want.mask) << c.name << ": got " << c.got.str() << ", want " << c.want.str();
+    EXPECT_EQ(c.got.value, c.want.value)
+        << c.name << ": got " << c.got.str() << ", want " << c.want.str();
+    EXPECT_EQ(c.got.mask, c.want.mask)
+        << c.name << ": got " << c.got.str() << ", want " << c.want.str();
   }
 }
 
@@ -89,9 +98,11 @@ TEST(Tnum, OperationsHoldEveryConcreteResult) {
     ASSERT_TRUE(tnum_mul(a, b).contains(x * y)) << a.str() << " * " << b.str();
     ASSERT_TRUE(tnum_lshift(a, k).contains(x << k));
     ASSERT_TRUE(tnum_rshift(a, k).contains(x >> k));
-    ASSERT_TRUE(tnum_arshift(a, k, 64).contains(static_cast<uint64_t>(static_cast<int64_t>(x) >> k)));
+    ASSERT_TRUE(
+        tnum_arshift(a, k, 64).contains(static_cast<uint64_t>(static_cast<int64_t>(x) >> k)));
     uint32_t x32 = static_cast<uint32_t>(x);
-    ASSERT_TRUE(tnum_arshift(a, k % 32, 32).contains(static_cast<uint32_t>(static_cast<int32_t>(x32) >> (k % 32))));
+    ASSERT_TRUE(tnum_arshift(a, k % 32, 32)
+                    .contains(static_cast<uint32_t>(static_cast<int32_t>(x32) >> (k % 32))));
     ASSERT_TRUE(tnum_cast(a, 2).contains(x & 0xffff));
     uint64_t lo = std::min(x, y), hi = std::max(x, y);
     ASSERT_TRUE(Tnum::range(lo, hi).contains(lo + (hi - lo) / 2));

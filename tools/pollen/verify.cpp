@@ -50,7 +50,8 @@ nlohmann::ordered_json to_json(const std::string& name, const VerifyReport& repo
   if (report.error) {
     const VerifyError& e = *report.error;
     error = {{"insn", e.insn},
-             {"source", e.source.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(e.source)},
+             {"source", e.source.empty() ? nlohmann::ordered_json(nullptr)
+                                         : nlohmann::ordered_json(e.source)},
              {"message", e.message}};
     if (verbose) {
       error["state"] = e.state;
