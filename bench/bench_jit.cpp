@@ -57,7 +57,7 @@ void run_program(benchmark::State& state, const BenchProgram& program, Engine en
 
 // Exactly 1,000 instructions of the kinds compiled programs are made of: ALU work on
 // immediates and registers, loads and stores, forward branches, divisions and a helper call
-// every 50 instructions, ending in exit.
+// every 45 instructions, ending in exit.
 std::vector<isa::Insn> thousand_insns() {
   std::string text = "mov %r0, 0\nmov %r6, 1\n";
   int count = 2;

@@ -164,11 +164,11 @@ void generate_insn(Choices& in, std::vector<Gen>& out, size_t f, size_t count) {
     case Form::AluNeg:
     case Form::Endian: return out.push_back({make(op, dst)});
     case Form::Lddw:
-      // Pseudo sources hold a 32-bit value (the loader's); BPF_PSEUDO_FUNC names a function,
-      // which callbacks (not generated here) use.
+      // Pseudo sources hold a 32-bit value (the loader's); BPF_PSEUDO_FUNC names a function.
       if (op == Op::Lddw)
         return out.push_back({make(op, dst, 0, 0, 0, uint64_t{in.word()} << 32 | in.word())});
-      return out.push_back({make(op == Op::LddwFunc ? Op::Lddw : op, dst, 0, 0, 0, in.word())});
+      if (op == Op::LddwFunc) return out.push_back({make(op, dst), -1, in.below(uint32_t(count))});
+      return out.push_back({make(op, dst, 0, 0, 0, in.word())});
     case Form::Ldx: memory_operand(in, base, off); return out.push_back({make(op, dst, base, off)});
     case Form::St:
       memory_operand(in, base, off);
@@ -219,7 +219,9 @@ std::vector<isa::Insn> encode(const std::vector<std::vector<Gen>>& functions) {
       isa::Decoded d = g.d;
       const auto next = static_cast<int64_t>(slots[f][i] + 1);
       if (g.function >= 0) {
+        // A local call's imm, or BPF_PSEUDO_FUNC's (lddw keeps it in the first slot's imm).
         d.imm = static_cast<int32_t>(static_cast<int64_t>(function_slot[g.function]) - next);
+        if (isa::is_wide(d.op)) d.imm64 = static_cast<uint32_t>(d.imm);
       } else if (g.forward >= 0) {
         const auto target = static_cast<int64_t>(slots[f][std::min(i + 1 + g.forward, last)]);
         if (d.op == Op::Ja32)

@@ -84,6 +84,8 @@ void prepare(JitState& st, bool packet_loads, const vm::RunArgs& args,
   st.ctx.slot = options.slot;
   st.ctx.checked = options.checked;
   st.ctx.regions = args.regions;
+  st.ctx.maps = args.maps;
+  st.ctx.trace = options.trace;
   if (!options.checked) return;
   fill_checked_bounds(st, args, top);
   st.zeroed_floor = top - vm::kStackSize;
@@ -126,6 +128,8 @@ Result<uint64_t> JitProgram::run(const vm::RunArgs& args, const vm::RunOptions& 
   auto entry =
       reinterpret_cast<detail::EntryFn>(reinterpret_cast<uintptr_t>(code_->native->memory.data()));
   const uint64_t r0 = entry(&st);
+  // What helpers left held (a ring buffer record, a spin lock) is let go, as the interpreter does.
+  if (st.ctx.release != nullptr) st.ctx.release(st.ctx);
   const vm::detail::Fault fault = detail::decode_fault(st.fault_word, st.fault_value);
   if (!code_->options.count_insns)
     t_last_insn_count = 0;

@@ -47,7 +47,9 @@ class JitProgram {
   /// Validates `prog` (isa::validate) and compiles it, keeping a copy of `helpers` (callx looks
   /// ids up at run time; call resolves them now). A call to an id with no entry is a
   /// RuntimeFault when it runs, as in the interpreter. lddw loads its 64-bit immediate whatever
-  /// its pseudo source (the loader has resolved it).
+  /// its pseudo source (the loader has resolved it), except BPF_PSEUDO_FUNC, which loads the
+  /// callback's slot index as the interpreter does. The JIT runs no callbacks and makes no tail
+  /// calls yet: helpers that would (bpf_loop, bpf_tail_call, ...) refuse, through RunContext.
   static Result<JitProgram> compile(std::span<const isa::Insn> prog, const vm::HelperTable& helpers,
                                     const JitOptions& options = {});
 

@@ -104,8 +104,13 @@ void Compiler::lower_MovsxReg(const isa::Decoded& d) {
 }
 
 void Compiler::lower_Lddw(const isa::Decoded& d) {
-  if (options_.harden) return mov_blinded(reg(d.dst), d.imm64);
-  mov_imm(reg(d.dst), d.imm64);
+  // BPF_PSEUDO_FUNC loads the callback's slot index (imm is its offset from the next slot, as
+  // libbpf writes it), which is what RunContext::call_function takes; as the interpreter does.
+  const uint64_t value = d.op == isa::Op::LddwFunc
+                             ? static_cast<uint64_t>(static_cast<int64_t>(next_) - 1 + d.imm)
+                             : d.imm64;
+  if (options_.harden) return mov_blinded(reg(d.dst), value);
+  mov_imm(reg(d.dst), value);
 }
 
 void Compiler::alu_imm(AluOp op, bool wide, bool is_signed, const Gp& dst, int32_t imm) {

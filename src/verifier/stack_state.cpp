@@ -6,6 +6,8 @@
 // pointer is refused, and a load of bytes never written is refused.
 #include "verifier/stack_state.hpp"
 
+#include <bit>
+
 #include <fmt/format.h>
 
 namespace pollen::verifier {
@@ -105,8 +107,9 @@ std::optional<RegState> StackState::read(int off, int size, StackReadError& erro
       error = {off, true};
       return std::nullopt;
     }
-    // A scalar read from where it was spilled, no wider than the spill.
-    if (b == 0 && size <= slot->spill_size) {
+    // A scalar read from where it was spilled, no wider than the spill: the low bytes of the
+    // register, on a little-endian host (Linux: bpf_stack_narrow_access_ok).
+    if (b == 0 && size <= slot->spill_size && std::endian::native == std::endian::little) {
       RegState r = spilled;
       r.value.truncate(static_cast<unsigned>(size));
       if (!(r.value == spilled.value)) r.id = 0;  // narrowed: no longer a copy

@@ -4,9 +4,10 @@
 // program in the code (while the same code unblinded does hold them, so the search works);
 // faults carry the interpreter's exact messages; checked mode's slow paths (other regions,
 // pointers into the stack) allow what the interpreter allows; a helper call saves only the
-// arguments read after it; options that do not fit the compiled code are refused; listings
-// show each instruction with its machine code; a long program compiles and agrees with the
-// interpreter in every option combination.
+// arguments read after it; a callback's address is the interpreter's, and helpers that would run
+// one refuse; options that do not fit the compiled code are refused; listings show each
+// instruction with its machine code; a long program compiles and agrees with the interpreter in
+// every option combination.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "builder.hpp"
+#include "helpers/helpers.hpp"
 #include "jit/jit.hpp"
 
 namespace pollen::vm::test {
@@ -307,6 +309,40 @@ TEST(HelperCall, SavesOnlyTheArgumentsReadAfterIt) {
     ASSERT_TRUE(r.ok()) << r.error().str();
     EXPECT_EQ(*r, c.r0);
   }
+}
+
+// --- Callbacks ------------------------------------------------------------------------------
+
+TEST(Callback, PseudoFuncLoadsTheSlotIndexAsTheInterpreterDoes) {
+  // r0 = the slot of the function at insn 3 (lddw's imm is its offset from the next slot).
+  auto prog = program({{Op::LddwFunc, 0, 0, 0, 0, 2}, exit_insn(), mov(0, 1), exit_insn()});
+  Result<uint64_t> want = run(prog);
+  ASSERT_TRUE(want.ok()) << want.error().str();
+  EXPECT_EQ(*want, 3u);
+  for (bool harden : {false, true}) {
+    JitOptions options;
+    options.harden = harden;
+    Result<uint64_t> got = compile(prog, options).run(RunArgs{});
+    ASSERT_TRUE(got.ok()) << got.error().str();
+    EXPECT_EQ(*got, *want);
+  }
+}
+
+TEST(Callback, HelpersThatRunCallbacksRefuseOnTheJit) {
+  // bpf_loop(1, the function at insn 7, 0, 0): the JIT offers helpers no way to run it yet.
+  auto prog = program({mov(1, 1),
+                       {Op::LddwFunc, 2, 0, 0, 0, 5},
+                       mov(3, 0),
+                       mov(4, 0),
+                       {Op::CallHelper, 0, 0, 0, 181},
+                       exit_insn(),
+                       mov(0, 0),
+                       exit_insn()});
+  ASSERT_TRUE(run(prog, RunArgs{}, RunOptions{}, helpers::default_helpers()).ok());
+  Result<uint64_t> got = compile(prog, JitOptions{}, helpers::default_helpers()).run(RunArgs{});
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().str(),
+            "insn 5: helper 181: BPF callbacks are not supported by this engine");
 }
 
 // --- Options that do not fit the code --------------------------------------------------------
