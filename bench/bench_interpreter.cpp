@@ -7,7 +7,6 @@
 #include <string>
 
 #include "helpers/helpers.hpp"
-#include "isa/assembler.hpp"
 #include "programs.hpp"
 #include "vm/interpreter.hpp"
 
@@ -15,21 +14,13 @@ namespace pollen::bench {
 namespace {
 
 void run_program(benchmark::State& state, const BenchProgram& program, bool checked) {
-  Result<std::vector<isa::Insn>> code = isa::assemble(program.text, program.name);
-  if (!code) return state.SkipWithError(code.error().str().c_str());
+  std::optional<std::vector<isa::Insn>> code = assemble_or_skip(state, program);
+  if (!code) return;
   Result<vm::Interpreter> interp = vm::Interpreter::create(*code, helpers::default_helpers());
   if (!interp) return state.SkipWithError(interp.error().str().c_str());
-
-  std::vector<uint8_t> memory =
-      program.packet_memory ? packet_bytes() : std::vector<uint8_t>(program.memory_size, 1);
-  vm::RunArgs args = vm::memory_args(memory);
-  vm::RunOptions options;
-  options.checked = checked;
-  for (auto _ : state) {
-    Result<uint64_t> r = interp->run(args, options);
-    if (!r) return state.SkipWithError(r.error().str().c_str());
-    benchmark::DoNotOptimize(*r);
-  }
+  std::vector<uint8_t> memory = memory_for(program);
+  time_runs(state, *interp, memory, checked);
+  if (state.error_occurred()) return;
   auto insns = static_cast<double>(vm::Interpreter::last_insn_count());
   state.counters["insns"] = insns;
   // Seconds per instruction; the console shows it with an SI prefix ("1.2n" = 1.2 ns).

@@ -1,13 +1,21 @@
 // SPDX-License-Identifier: MIT
-// The programs the interpreter benchmarks run, in the conformance suite's assembly syntax, with
-// the memory each expects. Kept apart from the benchmark code so that another engine (the JIT,
-// or another runtime measured for comparison) can run exactly the same programs.
+// The programs the benchmarks run, in the conformance suite's assembly syntax, with the memory
+// each expects, and the runner bench_interpreter and bench_jit share: assemble a program, give
+// it its memory, time an engine's run() alone. Kept apart from the benchmark code so that every
+// engine (the interpreter, the JIT, another runtime measured for comparison) runs exactly the
+// same programs the same way.
 #pragma once
+
+#include <benchmark/benchmark.h>
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
+
+#include "isa/assembler.hpp"
+#include "vm/interpreter.hpp"
 
 namespace pollen::bench {
 
@@ -124,6 +132,37 @@ inline std::vector<uint8_t> packet_bytes() {
   for (int i = 0; i < 8; ++i) p[26 + i] = static_cast<uint8_t>(10 + i);  // saddr, daddr
   p[37] = 53;                                                            // destination port
   return p;
+}
+
+/// The memory `program` runs on: the packet, or its size in bytes of 1.
+inline std::vector<uint8_t> memory_for(const BenchProgram& program) {
+  return program.packet_memory ? packet_bytes() : std::vector<uint8_t>(program.memory_size, 1);
+}
+
+/// The program's instructions, or nothing after marking the benchmark skipped with the error.
+inline std::optional<std::vector<isa::Insn>> assemble_or_skip(benchmark::State& state,
+                                                              const BenchProgram& program) {
+  Result<std::vector<isa::Insn>> insns = isa::assemble(program.text, program.name);
+  if (!insns) {
+    state.SkipWithError(insns.error().str().c_str());
+    return std::nullopt;
+  }
+  return *insns;
+}
+
+/// Times `code.run()` alone (a vm::Interpreter or a jit::JitProgram) with r1 = `memory`,
+/// r2 = its size, in the given mode; a failing run skips the benchmark with its error.
+template <class Code>
+void time_runs(benchmark::State& state, const Code& code, std::vector<uint8_t>& memory,
+               bool checked) {
+  const vm::RunArgs args = vm::memory_args(memory);
+  vm::RunOptions options;
+  options.checked = checked;
+  for (auto _ : state) {
+    Result<uint64_t> r = code.run(args, options);
+    if (!r) return state.SkipWithError(r.error().str().c_str());
+    benchmark::DoNotOptimize(*r);
+  }
 }
 
 }  // namespace pollen::bench

@@ -2,8 +2,8 @@
 // libFuzzer harness: the interpreter against the JIT. The input drives a generator of valid,
 // terminating programs (jumps and local calls only go forward, so every run ends), built from
 // the rows of opcodes.def: every ALU, jump, load, store, atomic, lddw and packet-load row, helper
-// calls (through a table of deterministic test helpers, one of which refuses odd arguments and
-// one of which writes through a pointer), callx, local calls up to and beyond Linux's 8 frames,
+// calls (through a table of deterministic test helpers, one of which refuses odd arguments, one
+// of which writes through a pointer and one of which runs a callback, as bpf_loop does), callx, local calls up to and beyond Linux's 8 frames,
 // kfuncs. Accesses go mostly to the memory (r1) and the stack (r10), sometimes anywhere. The
 // program runs in checked mode on both engines, on the same memory, with the same budget (often
 // small, so that it runs out mid-block); the JIT is compiled hardened or not, with or without
@@ -71,6 +71,14 @@ uint64_t test_helper_allows(uint64_t a, uint64_t b, uint64_t c, uint64_t, uint64
                             vm::RunContext* ctx) {
   return ctx->allows(a, b & 0xff, c & 1) ? 1 : 0;
 }
+// Runs callback r1 with r2, r3 (RunContext::call_function), as bpf_loop does; the main function
+// (slot 0) is not a callback on the JIT, so it is skipped on both engines.
+uint64_t test_helper_callback(uint64_t fn, uint64_t b, uint64_t c, uint64_t, uint64_t,
+                              vm::RunContext* ctx) {
+  uint64_t r0 = 0;
+  if (fn == 0) return 7;
+  return ctx->call_function(fn, {b, c, 0, 0, 0}, r0) ? r0 : 0;
+}
 uint64_t test_helper_store(uint64_t a, uint64_t b, uint64_t, uint64_t, uint64_t,
                            vm::RunContext* ctx) {
   if (!ctx->allows(a, 8, true)) return 1;
@@ -85,6 +93,7 @@ const vm::HelperTable& test_helpers() {
     t.fn[2] = test_helper_refuse_odd;
     t.fn[3] = test_helper_allows;
     t.fn[4] = test_helper_store;
+    t.fn[5] = test_helper_callback;
     return t;
   }();
   return table;
@@ -182,9 +191,9 @@ void generate_insn(Choices& in, std::vector<Gen>& out, size_t f, size_t count) {
     case Form::Ja:
     case Form::Ja32: return out.push_back({make(op), forward});
     case Form::CallHelper:
-      return out.push_back({make(op, 0, 0, 0, static_cast<int32_t>(in.below(6)))});
+      return out.push_back({make(op, 0, 0, 0, static_cast<int32_t>(in.below(7)))});
     case Form::Callx:
-      if (in.below(4) != 0) out.push_back({make(Op::Mov64Imm, dst, 0, 0, int32_t(in.below(6)))});
+      if (in.below(4) != 0) out.push_back({make(Op::Mov64Imm, dst, 0, 0, int32_t(in.below(7)))});
       return out.push_back({make(op, dst)});
     case Form::CallLocal:
       // Forward only, so no recursion; a chain of calls may still pass 8 frames.
@@ -283,7 +292,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!isa::validate(prog))
     fail(prog, "the generator made an invalid program: " + isa::validate(prog).error().str());
 
-  alignas(16) std::array<uint8_t, kMemorySize> memory = initial;
+  // Static, so that no address near it (r1 plus a 16-bit offset) is in either engine's stack:
+  // the two stacks lie at different distances from the harness's own frame.
+  alignas(16) static std::array<uint8_t, kMemorySize> memory;
+  memory = initial;
   const vm::RunArgs args = vm::memory_args(memory);
   auto interp = vm::Interpreter::create(prog, test_helpers());
   auto code = jit::JitProgram::compile(prog, test_helpers(), options);

@@ -3,11 +3,11 @@
 // programs (raw, xdp, socket_filter or syscall): scalar arithmetic and branches, helper calls,
 // packet accesses with and without bounds checks, stack spills and fills at good and bad
 // offsets, map lookups with and without null checks, pointer arithmetic, bounded and unbounded
-// loops, local calls. Every program the verifier accepts is run on many inputs in the
-// interpreter's checked mode and in a shadow run that tracks initialised registers and stack
-// bytes (tests/verifier/case_runner.hpp); a fault, an uninitialised read, a run past the
-// instruction budget or a difference between the two runs aborts with the program, which then
-// belongs in tests/verifier/cases.
+// loops, local calls, ring buffer records reserved and (not always) released. Every program
+// the verifier accepts is run on many inputs in the interpreter's checked mode and in a shadow
+// run that tracks initialised registers and stack bytes (tests/verifier/case_runner.hpp); a
+// fault, an uninitialised read, a run past the instruction budget or a difference between the
+// two runs aborts with the program, which then belongs in tests/verifier/cases.
 #include <fmt/format.h>
 
 #include <cstdint>
@@ -90,6 +90,7 @@ class Generator {
   void legacy_load();
   void local_call();
   void subprogram();
+  void record();
 
   Choices& c_;
   const verifier::ProgramTypeInfo& type_;
@@ -191,6 +192,37 @@ void Generator::map_lookup() {
     }
     emit(insn(isa::kClassLdx | 0x60 | size, 5, c_.chance(3) ? 6 : 0, off, 0));
   }
+}
+
+// A ring buffer record (map fd 2): reserved with a constant size (or not), maybe null-checked,
+// written and read through r7, then maybe submitted or discarded (through r7, or a moved r7),
+// maybe used after that. Forward jumps elsewhere may skip any part: leaks must be refused.
+void Generator::record() {
+  if (!has_map_) return stack_access();
+  emit(insn(isa::kClassLd | 0x18, 1, 1, 0, 2));  // lddw r1, map_fd 2
+  emit(insn(0, 0, 0, 0, 0));
+  if (c_.chance(6))
+    emit(insn(isa::kClassAlu64 | 0xb0 | 0x08, 2, static_cast<int>(c_.below(10)), 0, 0));
+  else
+    emit(insn(isa::kClassAlu64 | 0xb0, 2, 0, 0, static_cast<int32_t>(8 * c_.below(4))));
+  emit(insn(isa::kClassAlu64 | 0xb0, 3, 0, 0, 0));
+  emit(insn(isa::kClassJmp | 0x80, 0, 0, 0, 131));
+  emit(insn(isa::kClassAlu64 | 0xb0 | 0x08, 7, 0, 0, 0));
+  if (!c_.chance(5)) jump_forward(isa::kClassJmp | 0x10, 7, 0, 0);  // if r7 == 0
+  for (uint32_t n = c_.below(3); n > 0; --n) {
+    uint8_t size = kSizes[c_.below(4)];
+    auto off = static_cast<int16_t>(c_.below(32));
+    if (c_.chance(2))
+      emit(insn(isa::kClassStx | 0x60 | size, 7, reg(), off, 0));
+    else
+      emit(insn(isa::kClassLdx | 0x60 | size, reg(), 7, off, 0));
+  }
+  if (c_.chance(4)) return;
+  emit(insn(isa::kClassAlu64 | 0xb0 | 0x08, 1, 7, 0, 0));
+  if (c_.chance(8)) emit(insn(isa::kClassAlu64 | 0x00, 1, 0, 0, 8));
+  emit(insn(isa::kClassAlu64 | 0xb0, 2, 0, 0, 0));
+  emit(insn(isa::kClassJmp | 0x80, 0, 0, 0, c_.chance(2) ? 132 : 133));
+  if (c_.chance(6)) emit(insn(isa::kClassStx | 0x60 | 0x18, 7, 0, 0, 0));
 }
 
 // r9 counts up to a bound (or not, or is reset), around a few statements.
@@ -299,7 +331,7 @@ void Generator::subprogram() {
 
 void Generator::statement() {
   starts_.push_back(code_.size());
-  switch (c_.below(13)) {
+  switch (c_.below(14)) {
     case 0:
     case 1: alu(); break;
     case 2: memory(); break;
@@ -316,6 +348,7 @@ void Generator::statement() {
     case 8: packet_variable(); break;
     case 9: legacy_load(); break;
     case 10: local_call(); break;
+    case 11: record(); break;
     default: misc(); break;
   }
 }
@@ -370,12 +403,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint32_t mem = type.name == "raw" ? kMemSizes[c.below(std::size(kMemSizes))] : 0;
   bool has_map = c.chance(2);
   std::vector<test::TestMap> maps;
-  if (has_map) maps.push_back({1, {2, 4, 8u + 8u * c.below(4), 4, false, false}});
+  if (has_map) {
+    verifier::MapInfo array;  // an ARRAY of 4 elements
+    array.type = 2;
+    array.key_size = 4;
+    array.value_size = 8u + 8u * c.below(4);
+    array.max_entries = 4;
+    maps.push_back({1, array});
+    verifier::MapInfo ringbuf;
+    ringbuf.type = 27;
+    ringbuf.max_entries = 4096;
+    maps.push_back({2, ringbuf});
+  }
   test::TestPlatform platform(maps);
   std::vector<Insn> prog = Generator(c, type, has_map).generate();
   ++tally.generated;
   if (!isa::validate(prog)) return 0;
   ++tally.valid;
+  // Reproducing a finding: FUZZ_VERIFIER_PRINT=1 ./fuzz_verifier <input> shows the program.
+  if (std::getenv("FUZZ_VERIFIER_PRINT"))
+    if (auto listing = isa::disassemble(prog, {isa::Syntax::Conformance, false, false}))
+      fmt::print(stderr, "{} program:\n{}\n", type.name, *listing);
   verifier::Input input{prog, &type, &platform, {}, {}};
   input.options.raw_memory_size = mem;
   input.options.max_insns_processed = 200'000;

@@ -58,17 +58,70 @@ struct ProgramInfo {
 struct TestRunOptions {
   std::optional<std::vector<uint8_t>> data_in;  ///< absent: not given (differs from empty)
   std::optional<std::vector<uint8_t>> ctx_in;
-  uint64_t repeat = 1;  ///< runs, each on a fresh copy of the inputs; maps accumulate
-  Engine engine = Engine::Interpreter;
+  /// Runs. Syscall and raw programs get fresh inputs for each run; XDP programs run again on
+  /// the packet the previous run left, as Linux does, so head and tail adjustments accumulate.
+  uint64_t repeat = 1;
+  Engine engine = Engine::Auto;  ///< Auto: the JIT where the host has one
+  /// Tests only: run a program the verifier rejected. The analysis still supplies the context
+  /// rewrite; the program runs in checked mode, so that a bad access is a fault, not a crash.
+  bool unsafe_no_verify = false;
 };
 
 /// What Object::test_run reports.
 struct TestRunResult {
-  uint64_t retval = 0;            ///< syscall programs: r0's low 32 bits, as Linux's u32 retval
-  std::vector<uint8_t> data_out;  ///< raw programs: the data after the last run
-  std::vector<uint8_t> ctx_out;   ///< syscall programs: the context after the last run
+  uint64_t retval = 0;  ///< r0's low 32 bits, as Linux's u32 retval (raw programs: all of r0)
+  /// Raw programs: the data after the last run. XDP: the packet after the last run, from its
+  /// metadata (data_meta) to data_end, as Linux returns it.
+  std::vector<uint8_t> data_out;
+  /// Syscall programs: the context after the last run. XDP: struct xdp_md after the last run
+  /// when ctx_in was given (offsets from the metadata's start), empty otherwise.
+  std::vector<uint8_t> ctx_out;
   double duration_ns = 0;         ///< mean wall-clock time per run
   uint64_t repeat = 0;            ///< runs made
+};
+
+class Object;
+
+/// How an XdpRunner runs its program.
+struct XdpOptions {
+  Engine engine = Engine::Auto;
+  bool unsafe_no_verify = false;  ///< as TestRunOptions::unsafe_no_verify
+};
+
+/// What an XDP program did with one packet.
+struct XdpOutcome {
+  uint32_t action = 0;  ///< the program's return value: XDP_ABORTED (0) .. XDP_REDIRECT (4)
+  /// The frame as the program left it (data to data_end); valid until the next run.
+  std::span<const uint8_t> packet;
+  /// The metadata in front of it (data_meta to data); valid until the next run.
+  std::span<const uint8_t> metadata;
+  /// XDP_REDIRECT: the target interface (bpf_redirect, or the DEVMAP value bpf_redirect_map
+  /// found); 0 otherwise or when the target is not an interface.
+  uint32_t redirect_ifindex = 0;
+};
+
+/// One XDP program of an Object, verified and compiled once, run on one packet after another:
+/// the hook of `pollen run`. Each packet is copied into a frame with Linux's 256 bytes of
+/// headroom. The Object must outlive its runners; one run at a time per runner.
+class XdpRunner {
+ public:
+  /// Runs the program on `packet`, as received on `ingress_ifindex` queue `rx_queue_index`.
+  /// A fault (unsafe mode only) is Errc::RuntimeFault.
+  Result<XdpOutcome> run(std::span<const uint8_t> packet, uint32_t ingress_ifindex = 1,
+                         uint32_t rx_queue_index = 0);
+  /// The engine that runs the program (never Auto).
+  Engine engine() const;
+
+  XdpRunner(XdpRunner&&) noexcept;
+  XdpRunner& operator=(XdpRunner&&) noexcept;
+  ~XdpRunner();
+
+  struct Impl;
+
+ private:
+  friend class Object;
+  explicit XdpRunner(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
 
 /// An opened object: live maps and linked programs. Move-only; thread-compatible (one run
@@ -91,6 +144,16 @@ class Object {
   /// Refusals Linux makes are Errc::InvalidArgument naming Linux's errno ("(EINVAL)"); an
   /// unknown program is Errc::InvalidArgument; a fault is Errc::RuntimeFault.
   Result<TestRunResult> test_run(std::string_view name, const TestRunOptions& options);
+
+  /// Verifies program `name` (empty: the only program) as it was linked with this object's
+  /// maps; a rejection names the C source line when the object has BTF line info. Programs of
+  /// a type Pollen cannot verify yet are Errc::NotSupported.
+  Result<VerifyReport> verify(std::string_view name, const VerifyOptions& options = {});
+
+  /// Prepares XDP program `name` (empty: the only program) to run on packets. A program of
+  /// another type is Errc::InvalidArgument; one the verifier rejects is Errc::Rejected
+  /// carrying the rejection (unless options.unsafe_no_verify).
+  Result<XdpRunner> xdp_runner(std::string_view name, const XdpOptions& options = {});
 
   /// A listing of program `name` with BTF source lines interleaved (`; int x = 1;`).
   Result<std::string> disassemble(std::string_view name) const;

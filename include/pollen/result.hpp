@@ -20,6 +20,7 @@ enum class Errc : uint8_t {
   NotSupported,     ///< a feature Pollen does not implement; the message names it
   Io,               ///< a file could not be read or written
   RuntimeFault,     ///< a program faulted while running (checked mode, call depth, budget)
+  Rejected,         ///< the verifier rejected the program; the message says why
 };
 
 /// Where an Error happened.

@@ -38,10 +38,16 @@ constexpr HelperProto kProtos[] = {
     {id::kGetCurrentPidTgid, "bpf_get_current_pid_tgid", R::Integer, {}},
     {id::kGetCurrentUidGid, "bpf_get_current_uid_gid", R::Integer, {}},
     {id::kGetCurrentComm, "bpf_get_current_comm", R::Integer, {A::PtrToUninitMem, A::ConstSize}},
+    // XDP's bpf_xdp_redirect_proto (tc's bpf_redirect_proto has the same arguments).
+    {id::kRedirect, "bpf_redirect", R::Integer, {A::Anything, A::Anything}},
     {id::kCsumDiff, "bpf_csum_diff", R::Integer,
      {A::PtrToMemOrNull, A::ConstSizeOrZero, A::PtrToMemOrNull, A::ConstSizeOrZero, A::Anything}},
+    {id::kXdpAdjustHead, "bpf_xdp_adjust_head", R::Integer, {A::PtrToCtx, A::Anything}},
     {id::kProbeReadStr, "bpf_probe_read_str", R::Integer,
      {A::PtrToUninitMem, A::ConstSizeOrZero, A::Anything}, kGpl},
+    {id::kRedirectMap, "bpf_redirect_map", R::Integer, {A::ConstMapPtr, A::Anything, A::Anything}},
+    {id::kXdpAdjustMeta, "bpf_xdp_adjust_meta", R::Integer, {A::PtrToCtx, A::Anything}},
+    {id::kXdpAdjustTail, "bpf_xdp_adjust_tail", R::Integer, {A::PtrToCtx, A::Anything}},
     {id::kMapPushElem, "bpf_map_push_elem", R::Integer,
      {A::ConstMapPtr, A::PtrToMapValue, A::Anything}},
     {id::kMapPopElem, "bpf_map_pop_elem", R::Integer, {A::ConstMapPtr, A::PtrToUninitMapValue}},
@@ -78,6 +84,14 @@ constexpr HelperProto kProtos[] = {
     {id::kLoop, "bpf_loop", R::Integer,
      {A::Anything, A::PtrToFunc, A::PtrToStackOrNull, A::Anything}, false, Callback::Loop},
     {id::kStrncmp, "bpf_strncmp", R::Integer, {A::PtrToMem, A::ConstSize, A::PtrToConstStr}},
+    {id::kXdpGetBuffLen, "bpf_xdp_get_buff_len", R::Integer, {A::PtrToCtx}},
+    // store_bytes reads its buffer (ARG_PTR_TO_MEM | MEM_RDONLY; the first version said
+    // ARG_PTR_TO_UNINIT_MEM): Linux 6.18 accepts a .rodata buffer there, and refuses it to
+    // load_bytes ("write into map forbidden").
+    {id::kXdpLoadBytes, "bpf_xdp_load_bytes", R::Integer,
+     {A::PtrToCtx, A::Anything, A::PtrToUninitMem, A::ConstSize}},
+    {id::kXdpStoreBytes, "bpf_xdp_store_bytes", R::Integer,
+     {A::PtrToCtx, A::Anything, A::PtrToMem, A::ConstSize}},
     {id::kMapLookupPercpuElem, "bpf_map_lookup_percpu_elem", R::MapValueOrNull,
      {A::ConstMapPtr, A::PtrToMapKey, A::Anything}},
 };
@@ -106,7 +120,7 @@ vm::HelperTable build_table() {
   vm::HelperTable table;
   for (auto family : {detail::map_helpers(), detail::ringbuf_helpers(), detail::control_helpers(),
                       detail::memory_helpers(), detail::string_helpers(), detail::format_helpers(),
-                      detail::task_helpers()})
+                      detail::task_helpers(), detail::xdp_helpers()})
     add_family(table, family);
   for (const HelperProto& proto : helper_protos()) {
     if (table.fn[proto.id] == nullptr) {

@@ -3,7 +3,7 @@
 // (HelperProto: name, return kind, argument kinds, after Linux's struct bpf_func_proto); the
 // verifier reads only these. The implementations are apart from them, in one file per family
 // (maps, ring buffers, callbacks and tail calls, memory and checksums, strings, formatting, the
-// task and its clocks), and reach a run loop through a vm::HelperTable. Map arguments are
+// task and its clocks, XDP packets and redirects), and reach a run loop through a vm::HelperTable. Map arguments are
 // maps::Map pointers: the runtime links each `lddw rX, map` to the map object's address.
 #pragma once
 
@@ -106,8 +106,13 @@ inline constexpr uint32_t kTailCall = 12;
 inline constexpr uint32_t kGetCurrentPidTgid = 14;
 inline constexpr uint32_t kGetCurrentUidGid = 15;
 inline constexpr uint32_t kGetCurrentComm = 16;
+inline constexpr uint32_t kRedirect = 23;
 inline constexpr uint32_t kCsumDiff = 28;
+inline constexpr uint32_t kXdpAdjustHead = 44;
 inline constexpr uint32_t kProbeReadStr = 45;
+inline constexpr uint32_t kRedirectMap = 51;
+inline constexpr uint32_t kXdpAdjustMeta = 54;
+inline constexpr uint32_t kXdpAdjustTail = 65;
 inline constexpr uint32_t kMapPushElem = 87;
 inline constexpr uint32_t kMapPopElem = 88;
 inline constexpr uint32_t kMapPeekElem = 89;
@@ -131,6 +136,9 @@ inline constexpr uint32_t kForEachMapElem = 164;
 inline constexpr uint32_t kSnprintf = 165;
 inline constexpr uint32_t kLoop = 181;
 inline constexpr uint32_t kStrncmp = 182;
+inline constexpr uint32_t kXdpGetBuffLen = 188;
+inline constexpr uint32_t kXdpLoadBytes = 189;
+inline constexpr uint32_t kXdpStoreBytes = 190;
 inline constexpr uint32_t kMapLookupPercpuElem = 195;
 }  // namespace id
 

@@ -31,6 +31,7 @@ std::span<const Implementation> memory_helpers();
 std::span<const Implementation> string_helpers();
 std::span<const Implementation> format_helpers();
 std::span<const Implementation> task_helpers();
+std::span<const Implementation> xdp_helpers();
 
 template <class T = void>
 T* ptr(uint64_t value) {

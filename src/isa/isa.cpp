@@ -99,17 +99,6 @@ constexpr Unused unused_fields(const OpInfo& row) {
   return {};
 }
 
-// Whether the instruction writes dst (so dst = r10 is an error), as Linux's check_reg_arg(DST_OP).
-constexpr bool writes_dst(Form form) {
-  switch (form) {
-    case Form::AluImm: case Form::AluReg: case Form::AluNeg: case Form::Endian:
-    case Form::MovsxReg: case Form::Lddw: case Form::Ldx:
-      return true;
-    default:
-      return false;
-  }
-}
-
 constexpr bool uses_dst(const Unused& u) { return !u.dst; }
 constexpr bool uses_src(const OpInfo& row, const Unused& u) {
   return !u.src && row.sel != Sel::Src;
@@ -129,7 +118,7 @@ Result<void> check_fields(const Insn& insn, const OpInfo& row, size_t index) {
     return invalid(index, fmt::format("{}: invalid register r{} in dst", row.mnemonic, insn.dst));
   if (uses_src(row, u) && insn.src > 10)
     return invalid(index, fmt::format("{}: invalid register r{} in src", row.mnemonic, insn.src));
-  if (writes_dst(row.form) && insn.dst == 10)
+  if (writes_dst(row.op) && insn.dst == 10)
     return invalid(index, fmt::format("{}: r10 is read-only (the frame pointer)", row.mnemonic));
   // Fetching atomics write their src register (cmpxchg writes r0), Linux's "load_reg".
   bool fetches = row.form == Form::Atomic && (row.sel_value & 0x01) && row.sel_value != 0xf1;

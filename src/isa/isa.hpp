@@ -131,6 +131,19 @@ inline constexpr bool is_jmp32(Op op) { return op_class(info(op).opcode) == kCla
 /// True when the instruction takes two slots (lddw).
 inline constexpr bool is_wide(Op op) { return info(op).form == Form::Lddw; }
 
+/// Whether the instruction writes its dst register, as Linux's check_reg_arg(dst, DST_OP): the
+/// ALU forms, lddw and ldx. Fetching atomics (which write src or r0), calls and legacy packet
+/// loads (which write r0) do not count: their dst field names no written register.
+inline constexpr bool writes_dst(Op op) {
+  switch (info(op).form) {
+    case Form::AluImm: case Form::AluReg: case Form::AluNeg: case Form::Endian:
+    case Form::MovsxReg: case Form::Lddw: case Form::Ldx:
+      return true;
+    default:
+      return false;
+  }
+}
+
 /// The row a slot belongs to, or nothing when no row matches (unknown opcode or selector).
 std::optional<Op> classify(const Insn& insn);
 

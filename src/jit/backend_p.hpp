@@ -7,6 +7,7 @@
 
 #include <span>
 #include <string>
+#include <vector>
 
 #include "isa/isa.hpp"
 #include "jit/code_memory_p.hpp"
@@ -16,10 +17,17 @@
 
 namespace pollen::jit::detail {
 
-/// Generated code: its entry point is the first byte (an EntryFn).
+/// Generated code: its entry point is the first byte (an EntryFn). Offsets are from it.
 struct NativeCode {
   CodeMemory memory;
   std::string listing;  ///< with JitOptions::listing
+  uint64_t tail_entry = 0;      ///< the main function after its prologue: a tail call's target
+  uint64_t callback_entry = 0;  ///< the CallbackFn stub
+  /// Where each function's code starts when called (isa::function_starts order); the main
+  /// function has none (kNoEntry), as it only runs as the main function.
+  std::vector<size_t> function_slots;
+  std::vector<uint64_t> function_entries;
+  static constexpr uint64_t kNoEntry = ~uint64_t{0};
 };
 
 /// True when this build has a code generator for the host.

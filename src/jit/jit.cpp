@@ -2,13 +2,19 @@
 // JitProgram, the same on every host: compile() validates and hands the program to the host's
 // code generator; run() fills the per-run state the generated code reads (the precomputed bounds
 // of checked mode and ld_abs, the budget, the helpers' RunContext), provides the stack, calls
-// the code and turns a fault it left behind into the interpreter's located error.
+// the code and turns a fault it left behind into the interpreter's located error. The engine
+// functions the code calls back into (detail::Engine) are here too: running a callback through
+// the code's callback entry, and switching the running program on a tail call, to another
+// program's JIT code or, handing the run over, to an interpreter.
 #include "jit/jit.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
+#include <memory>
+#include <optional>
 
 #include "jit/backend_p.hpp"
 #include "jit/state_p.hpp"
@@ -23,7 +29,43 @@ struct JitProgram::Code {
   JitOptions options;
   bool packet_loads = false;  ///< the program has ld_abs or ld_ind
   std::optional<detail::NativeCode> native;
+
+  /// The address of the code at `offset`.
+  uint64_t at(uint64_t offset) const {
+    return reinterpret_cast<uint64_t>(native->memory.data()) + offset;
+  }
 };
+
+namespace detail {
+
+// What the generated code calls back into: RunContext::call_fn, and what follows a helper that
+// asked for a tail call.
+struct Engine {
+  // One run: the program running now (a tail call replaces it) and what the run was given.
+  struct Run {
+    const JitProgram::Code* program;
+    const vm::RunArgs& args;
+    const vm::RunOptions& options;
+    const TailCallTargets& targets;
+    bool packet_filled = false;
+    /// A fault of an interpreter the run went on in (a pointer: an Error in place would cost
+    /// every run the zeroing of its storage).
+    std::unique_ptr<Error> handed_over_error;
+  };
+
+  static bool call_function(vm::RunContext& ctx, uint64_t fn, const std::array<uint64_t, 5>& args,
+                            uint64_t& r0);
+  static uint64_t tail_call(JitState& st);
+  static uint64_t hand_over(JitState& st, Run& run, const vm::Interpreter& target);
+};
+
+uint64_t continue_tail_call(JitState* state) {
+  return Engine::tail_call(*state);
+}
+
+}  // namespace detail
+
+using Run = detail::Engine::Run;
 
 namespace {
 
@@ -65,21 +107,30 @@ void fill_checked_bounds(JitState& st, const vm::RunArgs& args, uint64_t stack_t
   }
 }
 
+// ld_abs and ld_ind's packet, for a program that has them.
+void fill_packet(JitState& st, Run& run) {
+  st.packet = reinterpret_cast<uint64_t>(run.args.packet.data());
+  for (size_t k = 0; k < 3; ++k)
+    st.packet_end[k] = fit_bound(run.args.packet.size(), uint64_t{1} << k);
+  run.packet_filled = true;
+}
+
 // The state of one run: only what the code compiled for it reads. The stack holds all call
 // frames; the main function's r10 is its top.
-void prepare(JitState& st, bool packet_loads, const vm::RunArgs& args,
-             const vm::RunOptions& options, std::span<uint8_t> stack) {
+void prepare(JitState& st, Run& run, std::span<uint8_t> stack) {
+  const vm::RunArgs& args = run.args;
+  const vm::RunOptions& options = run.options;
   const uint64_t top = reinterpret_cast<uint64_t>(stack.data()) + stack.size();
   st.remaining = options.insn_budget != 0 ? options.insn_budget : ~uint64_t{0};
   st.call_floor = top - (vm::kMaxCallFrames - 2) * vm::kStackSize;
   st.stack_top = top;
   for (size_t i = 0; i < args.r.size(); ++i) st.args[i] = args.r[i];
   st.fault_word = 0;
-  if (packet_loads) {
-    st.packet = reinterpret_cast<uint64_t>(args.packet.data());
-    for (size_t k = 0; k < 3; ++k)
-      st.packet_end[k] = fit_bound(args.packet.size(), uint64_t{1} << k);
-  }
+  st.run = &run;
+  if (run.program->packet_loads) fill_packet(st, run);
+  st.ctx.call_fn = &detail::Engine::call_function;
+  st.ctx.engine = &st;
+  st.ctx.tail_calls_supported = true;
   st.ctx.env = options.env;
   st.ctx.slot = options.slot;
   st.ctx.checked = options.checked;
@@ -95,7 +146,123 @@ void prepare(JitState& st, bool packet_loads, const vm::RunArgs& args,
   st.ctx.stack_end = top;
 }
 
+// Linux's interpreter refuses programs that mix tail calls with bpf-to-bpf calls, so a tail
+// call has no defined frame to replace anywhere but in the main function: the interpreter's
+// words.
+constexpr const char* kNestedTailCall =
+    "bpf_tail_call: tail calls are supported from the main function only, not from a local "
+    "call or a callback (Linux's interpreter refuses tail calls mixed with bpf-to-bpf calls)";
+
 }  // namespace
+
+namespace detail {
+
+// RunContext::call_function, as the interpreter's: the function at slot `fn` of the running
+// program runs in a frame one below the helper caller's, on the same stack, through the code's
+// callback entry. Its faults stop the run where they happened; a fault returns here first.
+bool Engine::call_function(vm::RunContext& ctx, uint64_t fn, const std::array<uint64_t, 5>& args,
+                           uint64_t& r0) {
+  auto& st = *static_cast<JitState*>(ctx.engine);
+  const JitProgram::Code& code = *static_cast<Run*>(st.run)->program;
+  const NativeCode& native = *code.native;
+  auto it = std::lower_bound(native.function_slots.begin(), native.function_slots.end(), fn);
+  if (it == native.function_slots.end() || *it != fn) {
+    ctx.fault = fmt::format("callback {} is not the first slot of a function of the program", fn);
+    return false;
+  }
+  const uint64_t entry = native.function_entries[it - native.function_slots.begin()];
+  if (entry == NativeCode::kNoEntry) {
+    ctx.fault =
+        "callback 0 is the main function, which JIT code runs as a callback only when a local "
+        "call or a BPF_PSEUDO_FUNC lddw names it";
+    return false;
+  }
+  const uint64_t caller_r10 = st.call_r10;
+  if ((st.stack_top - (caller_r10 - vm::kStackSize)) / vm::kStackSize >= vm::kMaxCallFrames) {
+    ctx.fault = fmt::format(
+        "callback: too many nested calls (more than {} frames, Linux's MAX_CALL_FRAMES)",
+        vm::kMaxCallFrames);
+    return false;
+  }
+  const uint64_t saved_rsp = st.entry_rsp, saved_floor = st.zeroed_floor;
+  const uint64_t saved_stack_begin = ctx.stack_begin;
+  std::copy(args.begin(), args.end(), st.args);
+  // Checked mode: the interpreter zeroes a callback's frames afresh on every call (its run
+  // loop counts the frames it zeroed from the callback's own), so every frame below the caller
+  // counts as not yet zeroed while the callback runs.
+  st.zeroed_floor = caller_r10 - vm::kStackSize;
+  auto stub = reinterpret_cast<CallbackFn>(code.at(native.callback_entry));
+  r0 = stub(&st, code.at(entry), caller_r10);
+  st.entry_rsp = saved_rsp;
+  st.zeroed_floor = saved_floor;
+  st.call_r10 = caller_r10;
+  ctx.stack_begin = saved_stack_begin;
+  return st.fault_word == 0;
+}
+
+// After a helper set RunContext::tail_call (bpf_tail_call checked the index, the count and the
+// slot): the target runs from its first instruction with the same registers and stack frame,
+// and the run never returns to the caller (Linux's JMP_TAIL_CALL).
+uint64_t Engine::tail_call(JitState& st) {
+  Run& run = *static_cast<Run*>(st.run);
+  const void* target = st.ctx.tail_call;
+  st.ctx.tail_call = nullptr;
+  if (st.call_r10 != st.stack_top) {
+    st.ctx.fault = kNestedTailCall;
+    return kTailCallRefused;
+  }
+  const JitProgram* jit = run.targets.find ? run.targets.find(run.targets.arg, target) : nullptr;
+  if (jit == nullptr) return hand_over(st, run, *static_cast<const vm::Interpreter*>(target));
+  const JitProgram::Code& code = *jit->code_;
+  const JitOptions& have = run.program->options;
+  if (code.options.checked != have.checked || code.options.count_insns != have.count_insns) {
+    auto mode = [](const JitOptions& o) {
+      return fmt::format("{} mode {} instruction counting", o.checked ? "checked" : "unchecked",
+                         o.count_insns ? "with" : "without");
+    };
+    st.ctx.fault = fmt::format(
+        "bpf_tail_call: the target's JIT code was compiled for {}, the caller's for {}",
+        mode(code.options), mode(have));
+    return kTailCallRefused;
+  }
+  if (code.packet_loads && !run.packet_filled) fill_packet(st, run);
+  run.program = &code;
+  return code.at(code.native->tail_entry);
+}
+
+// The target is an interpreter: it runs from its start with the current r1-r5, the run's
+// memory and maps, the budget left and the tail calls made so far, and its result is the
+// run's.
+uint64_t Engine::hand_over(JitState& st, Run& run, const vm::Interpreter& target) {
+  vm::RunArgs args{{}, run.args.regions, run.args.packet, run.args.maps};
+  std::copy(std::begin(st.args), std::end(st.args), args.r.begin());
+  vm::RunOptions options = run.options;
+  options.tail_call_count = st.ctx.tail_call_count;
+  const uint64_t budget = run.options.insn_budget;
+  auto budget_error = [&](Location where) {
+    return make_error(Errc::RuntimeFault, std::move(where),
+                      fmt::format("instruction budget of {} exceeded", budget));
+  };
+  if (budget != 0 && st.remaining == 0) {
+    run.handed_over_error = std::make_unique<Error>(budget_error(Location::insn(0)));
+    return kTailCallEnded;
+  }
+  if (budget != 0) options.insn_budget = st.remaining;
+  Result<uint64_t> r0 = target.run(args, options);
+  st.remaining -= std::min(st.remaining, vm::Interpreter::last_insn_count());
+  if (r0) {
+    st.saved_r0 = *r0;
+  } else if (budget != 0 && st.remaining == 0 &&
+             r0.error().message.starts_with("instruction budget of")) {
+    // The interpreter names the budget it was given, which is what was left of the run's.
+    run.handed_over_error = std::make_unique<Error>(budget_error(r0.error().location));
+  } else {
+    run.handed_over_error = std::make_unique<Error>(r0.error());
+  }
+  return kTailCallEnded;
+}
+
+}  // namespace detail
 
 bool host_supported() {
   return detail::native_supported();
@@ -119,11 +286,13 @@ Result<JitProgram> JitProgram::compile(std::span<const isa::Insn> prog,
   return JitProgram(std::move(code));
 }
 
-Result<uint64_t> JitProgram::run(const vm::RunArgs& args, const vm::RunOptions& options) const {
+Result<uint64_t> JitProgram::run(const vm::RunArgs& args, const vm::RunOptions& options,
+                                 const TailCallTargets& targets) const {
   POLLEN_CHECK(check_run_options(code_->options, options));
   JitState st;
+  Run run{code_.get(), args, options, targets, false, nullptr};
   alignas(16) uint8_t stack[vm::kStackSize * vm::kMaxCallFrames];
-  prepare(st, code_->packet_loads, args, options, stack);
+  prepare(st, run, stack);
   // The code's first byte is its entry point.
   auto entry =
       reinterpret_cast<detail::EntryFn>(reinterpret_cast<uintptr_t>(code_->native->memory.data()));
@@ -138,8 +307,10 @@ Result<uint64_t> JitProgram::run(const vm::RunArgs& args, const vm::RunOptions& 
   else
     t_last_insn_count =
         (options.insn_budget != 0 ? options.insn_budget : ~uint64_t{0}) - st.remaining;
+  if (run.handed_over_error) return *run.handed_over_error;
+  // Located in the program that was running: a tail call's target, maybe.
   if (fault.kind != vm::detail::FaultKind::None)
-    return vm::detail::describe_fault(fault, code_->prog, st.ctx, options.insn_budget);
+    return vm::detail::describe_fault(fault, run.program->prog, st.ctx, options.insn_budget);
   return r0;
 }
 

@@ -11,6 +11,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "isa/isa.hpp"
 #include "pollen/result.hpp"
@@ -18,6 +19,34 @@
 #include "vm/interpreter.hpp"
 
 namespace pollen::jit {
+
+class JitProgram;
+
+/// An ARRAY map (not per-CPU) the program is linked with, as the JIT needs it to inline
+/// bpf_map_lookup_elem (helper 1) on it, as Linux's array_map_gen_lookup() does: the key's u32
+/// is checked against max_entries and the value's address computed, with no call. The caller
+/// vouches that helper 1 of its table is Linux's bpf_map_lookup_elem and that `map` is the
+/// address the program's lddw loads for this map. jit/array_layout.hpp fills it from a map.
+struct ArrayLayout {
+  uint64_t map = 0;          ///< the map's address, as lddw loads it
+  uint64_t values = 0;       ///< the address of element 0's value
+  uint32_t elem_size = 0;    ///< bytes from one element's value to the next
+  uint32_t max_entries = 0;
+};
+
+/// How a run finds the JIT code of a tail call's target. A PROG_ARRAY slot holds what the
+/// runtime stored there (an Interpreter: src/runtime stores every program's interpreter, which
+/// the interpreter jumps to); `find` returns the JitProgram compiled from the same program, for
+/// the same mode and with the same counting, or null. JIT code continues in JIT code it is given
+/// here; any other target is taken for a vm::Interpreter and the run is handed over to it.
+struct TailCallTargets {
+  const JitProgram* (*find)(void* arg, const void* target) = nullptr;
+  void* arg = nullptr;
+};
+
+namespace detail {
+struct Engine;
+}
 
 /// What JitProgram::compile() emits.
 struct JitOptions {
@@ -37,6 +66,10 @@ struct JitOptions {
   /// Use BMI2's shlx/shrx/sarx for shifts by a register when the host has them. Off: baseline
   /// x86-64 only (tests turn it off to cover that path on BMI2 hosts).
   bool use_bmi2 = true;
+  /// Unchecked mode: ARRAY maps whose bpf_map_lookup_elem calls are inlined when the map is a
+  /// constant (an lddw in the same basic block). Checked mode always calls the helper, which
+  /// validates the key and hands the value out to the run.
+  std::vector<ArrayLayout> arrays{};
 };
 
 /// True when this host can run JIT code (an x86-64 build).
@@ -48,15 +81,28 @@ class JitProgram {
   /// ids up at run time; call resolves them now). A call to an id with no entry is a
   /// RuntimeFault when it runs, as in the interpreter. lddw loads its 64-bit immediate whatever
   /// its pseudo source (the loader has resolved it), except BPF_PSEUDO_FUNC, which loads the
-  /// callback's slot index as the interpreter does. The JIT runs no callbacks and makes no tail
-  /// calls yet: helpers that would (bpf_loop, bpf_tail_call, ...) refuse, through RunContext.
+  /// callback's slot index as the interpreter does.
+  ///
+  /// Callbacks (bpf_loop, bpf_for_each_map_elem: RunContext::call_function) run as JIT code in
+  /// a frame below the helper caller's, as in the interpreter. The main function is compiled
+  /// as a callee too when a local call or a BPF_PSEUDO_FUNC lddw names it; a callback at slot
+  /// 0 that nothing names so (a plain constant) is refused when it runs. Tail calls (RunContext::tail_call) continue in the
+  /// target's JIT code with the same registers, stack frame and tail-call count (see
+  /// TailCallTargets), from the main function only, as the interpreter does.
   static Result<JitProgram> compile(std::span<const isa::Insn> prog, const vm::HelperTable& helpers,
                                     const JitOptions& options = {});
 
   /// Runs the program once and returns r0, with the interpreter's results and faults.
   /// `options.checked` must be the mode the program was compiled for, and an instruction budget
   /// needs a program compiled with JitOptions::count_insns (Errc::NotSupported otherwise).
-  Result<uint64_t> run(const vm::RunArgs& args, const vm::RunOptions& options = {}) const;
+  /// `targets` finds the JIT code of tail calls' targets. A target it does not find is a
+  /// vm::Interpreter, to which the run is handed over: it runs the target from its start with
+  /// the current r1-r5, the instruction budget left and the run's memory, so what a verified
+  /// program sees differs in one thing only: the interpreter starts its own tail-call count
+  /// (vm::RunOptions has no field to pass the count on), so such a chain may make up to 33
+  /// tail calls more. Faults in the interpreter are its own, located in the target.
+  Result<uint64_t> run(const vm::RunArgs& args, const vm::RunOptions& options = {},
+                       const TailCallTargets& targets = {}) const;
 
   /// The machine code next to the BPF instructions, when compiled with JitOptions::listing;
   /// empty otherwise.
@@ -74,6 +120,7 @@ class JitProgram {
 
  private:
   struct Code;
+  friend struct detail::Engine;
   explicit JitProgram(std::unique_ptr<Code> code);
   std::unique_ptr<Code> code_;
 };

@@ -3,7 +3,8 @@
 // reads and writes through one register (JitState), how a fault is encoded in it, and the
 // signature of the compiled entry point. run() fills the state from RunArgs and RunOptions; the
 // code reads the precomputed bounds of checked mode and ld_abs from it, counts instructions in
-// it, and leaves a fault in it. Private to src/jit.
+// it, and leaves a fault in it. The functions at the end are what the code calls back into
+// JitProgram for: tail calls and callbacks. Private to src/jit.
 #pragma once
 
 #include <cstddef>
@@ -40,11 +41,14 @@ struct JitState {
   uint64_t zeroed_floor;
   uint64_t entry_rsp;   ///< the host stack pointer after the prologue, to unwind on a fault
   uint64_t stack_top;   ///< r10 of the main function
-  uint64_t args[5];     ///< r1..r5 at entry
+  uint64_t call_r10;    ///< r10 of the latest helper call: a callback's frame goes below it
+  /// r1..r5 of the code being entered: the main function's, a callback's, a tail call's target
+  uint64_t args[5];
   uint64_t saved_r0;    ///< r0 across the check that follows a helper call
   uint64_t callx_id;    ///< the helper id of the callx being made, for its fault message
   uint64_t fault_word;  ///< 0, or fault_word() of the fault that stopped the run
   uint64_t fault_value;
+  void* run;           ///< jit.cpp's record of the run: the running program, what it was given
   vm::RunContext ctx;  ///< what helpers see; ctx.stack_begin follows local calls in checked mode
 };
 static_assert(std::is_standard_layout_v<JitState>, "the generated code addresses fields by offset");
@@ -69,5 +73,18 @@ inline vm::detail::Fault decode_fault(uint64_t word, uint64_t value) {
 
 /// The compiled program: takes the state, returns r0.
 using EntryFn = uint64_t (*)(JitState* state);
+/// The code's callback entry: runs the function whose code starts at `function` as a local
+/// call made from r10 = `caller_r10`, with r1..r5 = state->args; returns its r0. A fault in it
+/// returns to here (entry_rsp is the stub's while it runs) with state->fault_word set.
+using CallbackFn = uint64_t (*)(JitState* state, uint64_t function, uint64_t caller_r10);
+
+/// What continue_tail_call() returns besides the address to continue at.
+inline constexpr uint64_t kTailCallEnded = 0;    ///< handed over and finished: r0 in saved_r0
+inline constexpr uint64_t kTailCallRefused = 1;  ///< ctx.fault says why; the call faults
+
+/// Called by the code after a helper left RunContext::tail_call set, with r1..r5 in `args`:
+/// makes the target the running program and returns the address of its first instruction's
+/// code, or one of the two values above.
+uint64_t continue_tail_call(JitState* state);
 
 }  // namespace pollen::jit::detail

@@ -3,7 +3,9 @@
 // basic blocks in program order, so that the hot path falls through as the BPF code does; fault
 // stubs and slow paths go to a cold section after all hot code. Every BPF register lives in a
 // host register for the whole run (the map is Linux's arch/x86/net/bpf_jit_comp.c reg2hex), the
-// per-run state is reached through r12, and r9-r11 are scratch.
+// per-run state is reached through r12, and r9-r11 are scratch. Two entries besides the main
+// one: after the main function's prologue, where a tail call's jump lands, and the callback stub
+// through which the engine runs a function as bpf_loop's callback.
 //
 // Counting (JitOptions::count_insns) is per basic block: a block of N instructions subtracts N
 // from the remaining budget on entry. When fewer than N remain, it runs instead a cold copy of
@@ -36,25 +38,25 @@ constexpr Gp kState = asmx::r12;
 // Host registers the prologue saves (SysV callee-saved).
 constexpr Gp kSaved[] = {asmx::rbx, asmx::rbp, asmx::r12, asmx::r13, asmx::r14, asmx::r15};
 
-// BPF registers an instruction writes (bit r), for the r6-r9 a callee must save.
-uint16_t writes(const isa::Decoded& d) {
+// BPF registers an instruction surely writes (bit r), for liveness: dst as isa::writes_dst()
+// says, and r0 for the legacy packet loads and helper calls (a kfunc call never returns).
+uint16_t defines(const isa::Decoded& d) {
+  if (isa::writes_dst(d.op)) return static_cast<uint16_t>(1u << d.dst);
   switch (d.info().form) {
-    case isa::Form::AluImm:
-    case isa::Form::AluReg:
-    case isa::Form::AluNeg:
-    case isa::Form::Endian:
-    case isa::Form::MovsxReg:
-    case isa::Form::Lddw:
-    case isa::Form::Ldx: return static_cast<uint16_t>(1u << d.dst);
-    // The fetch forms write src, cmpxchg writes r0.
-    case isa::Form::Atomic: return static_cast<uint16_t>(1u << d.src | 1u);
     case isa::Form::LdAbs:
     case isa::Form::LdInd:
     case isa::Form::CallHelper:
-    case isa::Form::CallKfunc:
     case isa::Form::Callx: return 1u;
     default: return 0;
   }
+}
+
+// BPF registers an instruction may write (bit r), for the r6-r9 a callee must save: those it
+// surely writes, and the fetching atomics' src (cmpxchg's r0).
+uint16_t writes(const isa::Decoded& d) {
+  if (d.info().form == isa::Form::Atomic) return static_cast<uint16_t>(1u << d.src | 1u);
+  if (d.info().form == isa::Form::CallKfunc) return 1u;
+  return defines(d);
 }
 
 // BPF registers an instruction may read (bit r), for liveness. A local call and a callee's
@@ -83,26 +85,10 @@ uint16_t reads(const isa::Decoded& d, bool in_main) {
   }
 }
 
-// BPF registers an instruction surely writes (bit r), for liveness; fewer is safe.
-uint16_t defines(const isa::Decoded& d) {
-  switch (d.info().form) {
-    case isa::Form::AluImm:
-    case isa::Form::AluReg:
-    case isa::Form::AluNeg:
-    case isa::Form::Endian:
-    case isa::Form::MovsxReg:
-    case isa::Form::Lddw:
-    case isa::Form::Ldx: return static_cast<uint16_t>(1u << d.dst);
-    case isa::Form::LdAbs:
-    case isa::Form::LdInd:
-    case isa::Form::CallHelper:
-    case isa::Form::Callx: return 1u;
-    default: return 0;
-  }
-}
-
-// Instructions after which a new basic block starts.
-bool ends_block(const isa::Decoded& d) {
+// Instructions after which a new basic block starts. When counting, a helper call ends one too:
+// a callback it runs spends the same budget, which must not hold the instructions after the
+// call before they run.
+bool ends_block(const isa::Decoded& d, bool counting) {
   switch (d.info().form) {
     case isa::Form::JmpImm:
     case isa::Form::JmpReg:
@@ -110,6 +96,8 @@ bool ends_block(const isa::Decoded& d) {
     case isa::Form::Ja32:
     case isa::Form::Exit:
     case isa::Form::CallLocal: return true;
+    case isa::Form::CallHelper:
+    case isa::Form::Callx: return counting;
     default: return false;
   }
 }
@@ -155,15 +143,21 @@ Result<void> Compiler::emit() {
   analyse();
   deferred_.reserve(prog_.size());
   fault_exit_ = a_.newLabel();
+  stop_ = a_.newLabel();
+  tail_entry_ = a_.newLabel();
+  callback_entry_ = a_.newLabel();
   for (size_t f = 0; f < functions_.size(); ++f) emit_function(f);
-  // Every run that faults ends here: r10 holds fault_word(), r11 the fault's value.
+  // Every run that faults ends here: r10 holds fault_word(), r11 the fault's value. Within a
+  // callback, entry_rsp is its stub's, so the fault returns to the engine that called it.
   a_.section(cold_);
   if (options_.listing) a_.comment("; every fault ends here");
   a_.bind(fault_exit_);
   a_.mov(state(offsetof(JitState, fault_word)), asmx::r10);
   a_.mov(state(offsetof(JitState, fault_value)), asmx::r11);
+  a_.bind(stop_);
   a_.mov(asmx::rsp, state(kEntryRsp));
   main_epilogue();
+  emit_callback_entry();
   // Deferred code may defer more (the precise copy of a block has fault stubs of its own), so
   // each is moved out before it runs: the vector may grow under it.
   for (size_t i = 0; i < deferred_.size(); ++i) {
@@ -186,6 +180,10 @@ void Compiler::analyse() {
     slot += isa::is_wide(insns_[slot]->op) ? 2 : 1;
   }
   std::vector<size_t> starts = isa::function_starts(prog_);
+  for (size_t slot = 0; slot < n; ++slot) {
+    const std::optional<isa::Decoded>& d = insns_[slot];
+    if (d && isa::function_target(prog_[slot], d->op, slot) == 0) main_is_called_ = true;
+  }
   for (size_t f = 0; f < starts.size(); ++f) {
     functions_.push_back({starts[f], f + 1 < starts.size() ? starts[f + 1] : n, 0});
     entries_.push_back(a_.newLabel());
@@ -196,7 +194,7 @@ void Compiler::analyse() {
     const isa::Decoded& d = *insns_[slot];
     functions_[function_at(slot)].writes |= writes(d);
     size_t next = slot + (isa::is_wide(d.op) ? 2 : 1);
-    if (ends_block(d) && next < n) block_start_[next] = true;
+    if (ends_block(d, options_.count_insns) && next < n) block_start_[next] = true;
     if (d.op == isa::Op::CallLocal) continue;
     if (std::optional<int64_t> target = isa::branch_target(d, slot)) {
       block_start_[static_cast<size_t>(*target)] = true;
@@ -215,7 +213,7 @@ void Compiler::analyse() {
 // the JIT saves around a call those that are live after it. A verified program never reads
 // them after a call (Linux's verifier marks them unreadable), so for it nothing is saved.
 void Compiler::analyse_liveness(const Function& f) {
-  const bool in_main = f.begin == 0;
+  const bool in_main = f.begin == 0 && !main_is_called_;
   std::vector<uint16_t> live_in(f.end - f.begin, 0);
   auto in = [&](size_t slot) -> uint16_t { return slot < f.end ? live_in[slot - f.begin] : 0; };
   for (bool changed = true; changed;) {
@@ -252,8 +250,19 @@ void Compiler::emit_function(size_t f) {
   const Function& fn = functions_[f];
   function_ = f;
   if (options_.listing) a_.comment(fmt::format("; function at insn {}", fn.begin).c_str());
-  if (f == 0) {
+  if (f == 0 && !main_is_called_) {
     main_prologue();
+    a_.bind(tail_entry_);
+  } else if (f == 0) {
+    // The main function is also called (recursion, a callback): it is compiled as a callee, and
+    // the entry calls it from one frame above the stack top, as a tail call's target does.
+    main_prologue();
+    a_.bind(tail_entry_);
+    a_.add(reg(10), static_cast<int32_t>(vm::kStackSize));
+    a_.call(entries_[0]);
+    main_epilogue();
+    a_.bind(entries_[0]);
+    callee_prologue(fn);
   } else {
     a_.bind(entries_[f]);
     callee_prologue(fn);
@@ -327,16 +336,44 @@ void Compiler::emit_insn(size_t slot) {
 
 // --- Prologues and epilogues ----------------------------------------------------------------
 
-void Compiler::main_prologue() {
+// Entered from C++ with the state in rdi: saves the host's registers, and marks where a fault
+// unwinds to.
+void Compiler::enter_from_host() {
   for (const Gp& r : kSaved) a_.push(r);
   // Six pushes and the return address: 8 more bytes keep the stack 16-byte aligned for calls.
   a_.sub(asmx::rsp, 8);
   a_.lea(kState, asmx::ptr(asmx::rdi, detail::kStateBias));
   a_.mov(state(kEntryRsp), asmx::rsp);
+}
+
+void Compiler::main_prologue() {
+  enter_from_host();
   a_.mov(reg(10), state(offsetof(JitState, stack_top)));
   for (uint8_t r = 1; r <= 5; ++r) a_.mov(reg(r), state(offsetof(JitState, args) + 8 * (r - 1)));
   // The interpreter starts r0 and r6-r9 at 0; an unverified program may read them.
   for (uint8_t r : {0, 6, 7, 8, 9}) a_.xor_(reg(r).r32(), reg(r).r32());
+}
+
+// The CallbackFn stub: a callback is a local call made from the helper caller's r10, with
+// registers as the interpreter starts a callback's run loop (r1-r5 the arguments, the others
+// 0). The callee's own prologue moves r10 down a frame and, in checked mode, zeroes it.
+void Compiler::emit_callback_entry() {
+  if (options_.listing) a_.comment("; callback entry (CallbackFn)");
+  a_.bind(callback_entry_);
+  enter_from_host();
+  a_.mov(asmx::r11, asmx::rsi);
+  a_.mov(reg(10), asmx::rdx);
+  for (uint8_t r = 1; r <= 5; ++r) a_.mov(reg(r), state(offsetof(JitState, args) + 8 * (r - 1)));
+  for (uint8_t r : {0, 6, 7, 8, 9}) a_.xor_(reg(r).r32(), reg(r).r32());
+  a_.call(asmx::r11);
+  main_epilogue();
+}
+
+std::vector<std::pair<size_t, Label>> Compiler::function_entries() const {
+  std::vector<std::pair<size_t, Label>> out;
+  for (size_t f = 0; f < functions_.size(); ++f)
+    out.emplace_back(functions_[f].begin, f == 0 && !main_is_called_ ? Label() : entries_[f]);
+  return out;
 }
 
 void Compiler::main_epilogue() {
@@ -546,7 +583,16 @@ Result<NativeCode> compile_native(std::span<const isa::Insn> prog, const vm::Hel
                code.copyFlattenedData(base, size, asmjit::CopySectionFlags::kPadSectionBuffer);
                return {};
              }));
-  return NativeCode{std::move(memory), options.listing ? compiler.listing() : std::string()};
+  NativeCode native{std::move(memory), options.listing ? compiler.listing() : std::string(), 0, 0,
+                    {}, {}};
+  native.tail_entry = code.labelOffsetFromBase(compiler.tail_entry());
+  native.callback_entry = code.labelOffsetFromBase(compiler.callback_entry());
+  for (const auto& [slot, label] : compiler.function_entries()) {
+    native.function_slots.push_back(slot);
+    native.function_entries.push_back(label.isValid() ? code.labelOffsetFromBase(label)
+                                                      : NativeCode::kNoEntry);
+  }
+  return native;
 }
 
 }  // namespace pollen::jit::detail

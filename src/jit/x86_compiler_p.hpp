@@ -16,6 +16,7 @@
 #include <random>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "isa/isa.hpp"
@@ -64,6 +65,11 @@ class Compiler {
   Result<void> emit();
   asmjit::CodeHolder& code() { return code_; }
   std::string listing() const { return logger_.data(); }
+  /// After emit(): where a tail call continues, the CallbackFn stub, and each function's entry
+  /// (invalid for the main function) by its start slot.
+  Label tail_entry() const { return tail_entry_; }
+  Label callback_entry() const { return callback_entry_; }
+  std::vector<std::pair<size_t, Label>> function_entries() const;
 
  private:
   struct Function {
@@ -80,7 +86,9 @@ class Compiler {
   void emit_range(size_t begin, size_t end, bool precise);
   void emit_insn(size_t slot);
   void main_prologue();
+  void enter_from_host();
   void main_epilogue();
+  void emit_callback_entry();
   void callee_prologue(const Function& f);
   void callee_epilogue(const Function& f);
   void zero_new_frames();
@@ -147,7 +155,11 @@ class Compiler {
   void lower_CallKfunc(const isa::Decoded& d);
   void lower_Callx(const isa::Decoded& d);
   void lower_Exit(const isa::Decoded& d);
-  void call_helper(const asmjit::Operand& target, const std::function<void()>& fault_value);
+  void call_helper(const asmjit::Operand& target, const std::function<void()>& fault_value,
+                   bool may_tail_call);
+  void after_helper_event(const std::vector<Gp>& kept, bool pad,
+                          const std::function<void()>& fault_value);
+  bool inline_array_lookup();
 
   std::span<const isa::Insn> prog_;
   const vm::HelperTable& helpers_;
@@ -167,8 +179,10 @@ class Compiler {
   std::vector<Function> functions_;
   std::vector<Label> entries_;                   ///< by function: where a local call enters it
   std::vector<std::function<void()>> deferred_;  ///< cold code, emitted after the hot code
-  Label fault_exit_, packet_exit_, slow_check_;
+  Label fault_exit_, stop_, packet_exit_, slow_check_, tail_entry_, callback_entry_;
 
+  /// A local call or a callback names the main function: it is compiled as a callee too.
+  bool main_is_called_ = false;
   size_t cur_ = 0;       ///< slot of the instruction being lowered
   size_t next_ = 0;      ///< slot after it
   size_t function_ = 0;  ///< the function it belongs to

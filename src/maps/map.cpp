@@ -84,6 +84,9 @@ long Map::peek(void*) {
 long Map::for_each(ForEachFn, void*, uint32_t) {
   return -EINVAL;
 }
+long Map::redirect_target(uint32_t) {
+  return -EINVAL;
+}
 bool Map::supports_batch(BatchOp) const {
   return false;
 }

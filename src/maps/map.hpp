@@ -147,6 +147,11 @@ class Map {
   /// bpf_for_each_map_elem: calls fn for each element (this slot's value) until it returns
   /// nonzero; returns the number of elements visited, or a negative errno.
   virtual long for_each(ForEachFn fn, void* ctx, uint32_t slot);
+  /// bpf_redirect_map's lookup (Linux's map_redirect callbacks): what the map holds for
+  /// `key` as a redirect target, as a non-negative number (DEVMAP and DEVMAP_HASH: the
+  /// ifindex; CPUMAP: the CPU, i.e. the key), -ENOENT when the key has no target, -EINVAL for
+  /// map types that are no redirect targets.
+  virtual long redirect_target(uint32_t key);
 
   // --- Host side (the bpf(2) syscall's map commands). ---
 

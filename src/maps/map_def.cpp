@@ -15,6 +15,7 @@
 #include "maps/map.hpp"
 #include "maps/ref_maps.hpp"
 #include "maps/ringbuf.hpp"
+#include "maps/xdp_maps.hpp"
 
 namespace pollen::maps {
 namespace {
@@ -160,6 +161,22 @@ Result<void> check_ref_map(const MapDef& def) {
   return check_inner(def);
 }
 
+// dev_map_init_map, cpu_map_alloc, xsk_map_alloc: a u32 key; DEVMAP, DEVMAP_HASH and CPUMAP
+// values are a u32 or a u32 and a program fd, XSKMAP values a socket fd.
+Result<void> check_redirect_map(const MapDef& def) {
+  POLLEN_CHECK(require_size(def, "key_size", def.key_size, 4));
+  if (def.type == MapType::Xskmap) {
+    POLLEN_CHECK(require_size(def, "value_size", def.value_size, 4));
+  } else if (def.value_size != 4 && def.value_size != 8) {
+    return invalid(def, fmt::format("value_size must be 4 or 8 for {} ({}: {})", type_name(def),
+                                    "value_size", def.value_size));
+  }
+  // Measured: DEVMAP, DEVMAP_HASH and XSKMAP take NUMA_NODE, RDONLY and WRONLY; CPUMAP only
+  // NUMA_NODE.
+  if (def.type == MapType::Cpumap) return require_flags(def, kBpfFNumaNode);
+  return require_flags(def, kBpfFNumaNode | kBpfFRdonly | kBpfFWronly);
+}
+
 Result<void> check_spin_lock(const MapDef& def) {
   if (def.spin_lock_off < 0) return {};
   if (def.type != MapType::Hash && def.type != MapType::Array) {
@@ -201,6 +218,10 @@ std::shared_ptr<Map> construct(const MapDef& def, uint32_t slots) {
     case MapType::ProgArray:
     case MapType::ArrayOfMaps: return std::make_shared<RefArrayMap>(def, slots);
     case MapType::HashOfMaps: return std::make_shared<HashOfMaps>(def, slots);
+    case MapType::Devmap:
+    case MapType::Cpumap:
+    case MapType::Xskmap: return std::make_shared<RedirectArrayMap>(def, slots);
+    case MapType::DevmapHash: return std::make_shared<DevMapHash>(def, slots);
     default: return nullptr;
   }
 }
@@ -260,6 +281,10 @@ Result<void> check_map_def(const MapDef& def) {
     case MapType::ProgArray:
     case MapType::ArrayOfMaps:
     case MapType::HashOfMaps: POLLEN_CHECK(check_ref_map(def)); break;
+    case MapType::Devmap:
+    case MapType::DevmapHash:
+    case MapType::Cpumap:
+    case MapType::Xskmap: POLLEN_CHECK(check_redirect_map(def)); break;
     default:
       return make_error(Errc::NotSupported, Location{Location::Kind::None, 0, def.name},
                         fmt::format("map type {} ({}) is not supported", map_type_name(def.type),

@@ -94,6 +94,10 @@ Result<void> Object::update(std::string_view name, std::span<const uint8_t> key,
   POLLEN_TRY(maps::Map * map, impl_->find_map(name));
   POLLEN_CHECK(check_size(*map, "key", key.size(), map->def().key_size));
   POLLEN_CHECK(check_size(*map, "value", value.size(), map->host_value_size()));
+  // libbpf freezes .rodata once it is written (bpf_map_freeze): the host may no longer write it.
+  const loader::MapSpec* spec = impl_->spec.map(name);
+  if (spec && spec->source == loader::MapSource::Rodata)
+    return map_error(*map, "update failed (the map is frozen, as libbpf freezes .rodata)", -1);
   long err = map->update_host(key.data(), value.data(), flags);
   if (err < 0) return map_error(*map, "update failed", err);
   return {};

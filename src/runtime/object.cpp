@@ -12,7 +12,9 @@
 #include "helpers/helpers.hpp"
 #include "loader/loader.hpp"
 #include "maps/epoch.hpp"
+#include "jit/array_layout.hpp"
 #include "maps/ref_maps.hpp"
+#include "verifier/ctx_rewrite.hpp"
 #include "runtime/object_impl.hpp"
 
 namespace pollen {
@@ -65,6 +67,20 @@ void set_imm64(std::vector<isa::Insn>& insns, uint32_t index, uint64_t value) {
   insns[index + 1].imm = static_cast<int32_t>(static_cast<uint32_t>(value >> 32));
 }
 
+// Linux verifies every program when libbpf loads the object, then rewrites its context
+// accesses (convert_ctx_accesses); Pollen does the same once, here. A rejected program keeps
+// its verdict (runs are refused) and the facts of the paths explored before the rejection, so
+// that the unsafe test mode still gets its context accesses rewritten.
+void verify_and_rewrite(const loader::ProgramSpec& spec, const Object::Impl& object,
+                        LinkedProgram& prog) {
+  prog.verifier_type = verifier::program_type_of(spec);
+  if (!prog.verifier_type) return;
+  verifier::Analysis analysis = verify_program(object, spec, *prog.verifier_type, {});
+  prog.rejection = std::move(analysis.rejection);
+  prog.facts = std::move(analysis.facts);
+  prog.insns = verifier::rewrite_context(prog.insns, prog.facts);
+}
+
 Result<std::shared_ptr<LinkedProgram>> link_program(const loader::ProgramSpec& spec,
                                                     const Object::Impl& object) {
   auto prog = std::make_shared<LinkedProgram>();
@@ -90,6 +106,7 @@ Result<std::shared_ptr<LinkedProgram>> link_program(const loader::ProgramSpec& s
     const auto offset = static_cast<uint32_t>(prog->insns[reloc.insn + 1].imm);
     set_imm64(prog->insns, reloc.insn, reinterpret_cast<uintptr_t>(value) + offset);
   }
+  verify_and_rewrite(spec, object, *prog);
   POLLEN_TRY(vm::Interpreter interpreter,
              vm::Interpreter::create(prog->insns, helpers::default_helpers()));
   prog->interpreter = std::make_shared<const vm::Interpreter>(std::move(interpreter));
@@ -125,6 +142,7 @@ Result<void> fill_slots(Object::Impl& object, size_t index) {
 Result<std::unique_ptr<Object::Impl>> build(loader::ObjectSpec spec) {
   auto impl = std::make_unique<Object::Impl>();
   impl->spec = std::move(spec);
+  impl->platform = std::make_unique<verifier::ObjectPlatform>(impl->spec);
   for (const loader::MapSpec& map : impl->spec.maps) {
     POLLEN_TRY(auto created, create_one(map, impl->slots));
     impl->map_addresses.push_back(reinterpret_cast<uintptr_t>(created.get()));
@@ -142,6 +160,22 @@ Result<std::unique_ptr<Object::Impl>> build(loader::ObjectSpec spec) {
 }
 
 }  // namespace
+
+verifier::Analysis verify_program(const Object::Impl& object, const loader::ProgramSpec& spec,
+                                  const verifier::ProgramTypeInfo& type,
+                                  const verifier::Options& options) {
+  verifier::ProgramInput in = verifier::program_input(spec, object.spec);
+  verifier::Input input;
+  input.insns = in.insns;
+  input.type = &type;
+  input.platform = object.platform.get();
+  input.options = options;
+  input.lines = in.lines;
+  input.license = in.license;
+  input.sleepable = in.sleepable;
+  input.func_info = in.functions;
+  return verifier::verify(input);
+}
 
 std::string errno_name(long error) {
   const char* name = strerrorname_np(static_cast<int>(error < 0 ? -error : error));
@@ -162,6 +196,49 @@ Result<LinkedProgram*> Object::Impl::find_program(std::string_view name) const {
   for (const auto& program : programs)
     if (program->name == name) return program.get();
   return object_error(fmt::format("no program named '{}'", name));
+}
+
+Result<void> Object::Impl::check_verified(const LinkedProgram& prog, bool unsafe) const {
+  if (unsafe || prog.raw) return {};
+  if (prog.rejection)
+    return make_error(Errc::Rejected, Location::none(),
+                      fmt::format("program '{}' was rejected by the verifier: {}", prog.name,
+                                  prog.rejection->str()));
+  for (const auto& other : programs)
+    if (other->rejection)
+      return make_error(Errc::Rejected, Location::none(),
+                        fmt::format("program '{}' of the same object was rejected by the "
+                                    "verifier, so the object does not load: {}",
+                                    other->name, other->rejection->str()));
+  return {};
+}
+
+Result<const jit::JitProgram*> Object::Impl::jit_code(LinkedProgram& prog, bool checked) const {
+  if (!prog.jit || prog.jit_checked != checked) {
+    jit::JitOptions options;
+    options.checked = checked;
+    // Verified code inlines lookups in the object's ARRAY maps (Linux: array_map_gen_lookup);
+    // checked code calls the helper, which hands the value to the run's checks.
+    if (!checked)
+      for (const auto& map : maps)
+        if (auto layout = jit::array_layout(*map)) options.arrays.push_back(*layout);
+    POLLEN_TRY(jit::JitProgram code,
+               jit::JitProgram::compile(prog.insns, helpers::default_helpers(), options));
+    prog.jit = std::make_shared<const jit::JitProgram>(std::move(code));
+    prog.jit_checked = checked;
+  }
+  return prog.jit.get();
+}
+
+const jit::JitProgram* Object::Impl::find_tail_call_target(void* arg, const void* target) {
+  const auto& [object, checked] = *static_cast<const JitTargets*>(arg);
+  for (const auto& prog : object->programs) {
+    if (prog->interpreter.get() != target) continue;
+    // A target that does not compile is handed over to its interpreter instead.
+    auto code = object->jit_code(*prog, checked);
+    return code ? *code : nullptr;
+  }
+  return nullptr;
 }
 
 Object::Object(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Object::test_run, Linux's BPF_PROG_TEST_RUN for the program types that need no context
-// rewriting, and Object::disassemble. Syscall programs follow bpf_prog_test_run_syscall
+// Object::test_run (Linux's BPF_PROG_TEST_RUN; XDP programs in xdp_run.cpp), Object::verify
+// and Object::disassemble, and the run of one program on an engine that both test runs and the
+// XDP runner use. A program the verifier rejected (or whose object holds one) does not run,
+// unless in the unsafe test mode, which runs it checked; verified programs run unchecked, as
+// Linux runs them. Syscall programs follow bpf_prog_test_run_syscall
 // (net/bpf/test_run.c): data_in is refused with EINVAL, a context larger than U16_MAX bytes
 // too; the context is a copy of ctx_in (r1 = NULL without one), the program runs once, the
 // return value is the low 32 bits of r0 (Linux's retval is a u32) and the context comes back as
@@ -38,10 +41,10 @@ Result<RunInput> check_inputs(const LinkedProgram& prog, const TestRunOptions& o
     if (options.ctx_in) return refused("ctx_in is not allowed for raw programs", "EINVAL");
     return RunInput{options.data_in.value_or(std::vector<uint8_t>{}), true, "data"};
   }
-  if (prog.type != loader::ProgramType::Syscall)
+  if (prog.type != loader::ProgramType::Syscall || !prog.verifier_type)
     return make_error(Errc::NotSupported, Location::none(),
                       fmt::format("test-run: program type '{}' of '{}' is not supported yet "
-                                  "(only syscall programs and raw bytecode)",
+                                  "(only xdp and syscall programs and raw bytecode)",
                                   loader::program_type_name(prog.type), prog.name));
   if (options.data_in) return refused("data_in is not allowed for syscall programs", "EINVAL");
   const std::vector<uint8_t> ctx = options.ctx_in.value_or(std::vector<uint8_t>{});
@@ -52,58 +55,95 @@ Result<RunInput> check_inputs(const LinkedProgram& prog, const TestRunOptions& o
   return RunInput{ctx, !ctx.empty(), "context"};
 }
 
-Result<uint64_t> run_once(const Object::Impl& object, const LinkedProgram& prog,
+Result<uint64_t> run_once(const Object::Impl& object, LinkedProgram& prog,
                           std::vector<uint8_t>& memory, bool present, std::string_view region_name,
-                          bool use_jit) {
+                          const TestRunOptions& options) {
   vm::RunArgs args;
-  args.regions = object.regions;
-  args.maps = object.map_addresses;
+  const bool checked = run_checked(prog, options.unsafe_no_verify);
   if (present) {
     auto begin = reinterpret_cast<uintptr_t>(memory.data());
     args.r[0] = memory.empty() ? 0 : begin;
-    args.regions.push_back({begin, memory.size(), true, region_name});
+    if (checked) args.regions.push_back({begin, memory.size(), true, region_name});
   }
   if (prog.raw) {
     args.r[1] = memory.size();
     args.packet = memory;
   }
-  vm::RunOptions run_options;
-  run_options.checked = true;
-  maps::EpochGuard guard;
-  return use_jit ? prog.jit->run(args, run_options) : prog.interpreter->run(args, run_options);
-}
-
-// Engine::Jit compiles the linked program once, in checked mode (no verifier has run);
-// Engine::Auto stays on the interpreter, which every helper facility (tail calls) supports.
-Result<void> prepare_engine(LinkedProgram& prog, Engine engine) {
-  if (engine != Engine::Jit || prog.jit) return {};
-  jit::JitOptions options;
-  options.checked = true;
-  POLLEN_TRY(jit::JitProgram code,
-             jit::JitProgram::compile(prog.insns, helpers::default_helpers(), options));
-  prog.jit = std::make_shared<const jit::JitProgram>(std::move(code));
-  return {};
+  return run_program(object, prog, args, resolve_engine(options.engine), checked);
 }
 
 }  // namespace
 
+Engine resolve_engine(Engine engine) {
+  if (engine != Engine::Auto) return engine;
+  return engine_supported(Engine::Jit) ? Engine::Jit : Engine::Interpreter;
+}
+
+bool run_checked(const LinkedProgram& prog, bool unsafe) {
+  return unsafe || prog.raw || !prog.verifier_type;
+}
+
+Result<uint64_t> run_program(const Object::Impl& object, LinkedProgram& prog, vm::RunArgs& args,
+                             Engine engine, bool checked, void* env) {
+  if (checked) {
+    args.regions.insert(args.regions.end(), object.regions.begin(), object.regions.end());
+    args.maps = object.map_addresses;
+  }
+  vm::RunOptions run_options;
+  run_options.checked = checked;
+  run_options.env = env;
+  maps::EpochGuard guard;
+  if (resolve_engine(engine) != Engine::Jit) return prog.interpreter->run(args, run_options);
+  POLLEN_TRY(const jit::JitProgram* code, object.jit_code(prog, checked));
+  Object::Impl::JitTargets targets{&object, checked};
+  return code->run(args, run_options, {&Object::Impl::find_tail_call_target, &targets});
+}
+
 Result<TestRunResult> Object::test_run(std::string_view name, const TestRunOptions& options) {
   POLLEN_TRY(LinkedProgram * prog, impl_->find_program(name));
+  if (!prog->raw && prog->type == loader::ProgramType::Xdp)
+    return test_run_xdp(*impl_, *prog, options);
   POLLEN_TRY(RunInput input, check_inputs(*prog, options));
-  POLLEN_CHECK(prepare_engine(*prog, options.engine));
+  POLLEN_CHECK(impl_->check_verified(*prog, options.unsafe_no_verify));
+  // Linux: "ctx_size_in < prog->aux->max_ctx_offset" is EINVAL (bpf_prog_test_run_syscall).
+  if (!prog->raw && input.bytes.size() < prog->facts.max_ctx_offset)
+    return refused(fmt::format("the program reads the context up to byte {}, ctx_in has {}",
+                               prog->facts.max_ctx_offset, input.bytes.size()),
+                   "EINVAL");
+  if (resolve_engine(options.engine) == Engine::Jit)  // compiled before the clock starts
+    POLLEN_CHECK(impl_->jit_code(*prog, run_checked(*prog, options.unsafe_no_verify)));
   TestRunResult result;
   std::vector<uint8_t> memory;
   auto start = std::chrono::steady_clock::now();
   for (; result.repeat < options.repeat; ++result.repeat) {
     memory = input.bytes;
-    POLLEN_TRY(uint64_t r0, run_once(*impl_, *prog, memory, input.present, input.region_name,
-                                     options.engine == Engine::Jit));
+    POLLEN_TRY(uint64_t r0,
+               run_once(*impl_, *prog, memory, input.present, input.region_name, options));
     result.retval = prog->raw ? r0 : static_cast<uint32_t>(r0);
   }
   std::chrono::duration<double, std::nano> elapsed = std::chrono::steady_clock::now() - start;
   result.duration_ns = elapsed.count() / static_cast<double>(result.repeat);
   (prog->raw ? result.data_out : result.ctx_out) = std::move(memory);
   return result;
+}
+
+Result<VerifyReport> Object::verify(std::string_view name, const VerifyOptions& options) {
+  POLLEN_TRY(LinkedProgram * prog, impl_->find_program(name));
+  if (prog->raw)
+    return make_error(Errc::InvalidArgument, Location::none(),
+                      "a bare bytecode file has no program type: verify it with "
+                      "pollen::verify() and a type");
+  const loader::ProgramSpec* spec = impl_->spec.program(prog->name);
+  if (!prog->verifier_type || !spec)
+    return make_error(Errc::NotSupported, Location::none(),
+                      fmt::format("program '{}': Pollen's verifier does not know program type "
+                                  "'{}' yet",
+                                  prog->name, loader::program_type_name(prog->type)));
+  verifier::Options verifier_options;
+  verifier_options.max_insns_processed = options.max_insns_processed;
+  verifier_options.record_path = options.verbose;
+  return to_report(verify_program(*impl_, *spec, *prog->verifier_type, verifier_options),
+                   options.verbose);
 }
 
 Result<std::string> Object::disassemble(std::string_view name) const {

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "pollen/pollen.hpp"
+#include "runtime/object_impl.hpp"
 #include "runtime/program_impl.hpp"
 #include "verifier/verifier.hpp"
 
@@ -35,6 +36,14 @@ VerifyError to_public(verifier::Rejection r, bool verbose) {
 }
 
 }  // namespace
+
+VerifyReport to_report(verifier::Analysis analysis, bool verbose) {
+  VerifyReport report;
+  report.accepted = analysis.accepted();
+  if (analysis.rejection) report.error = to_public(std::move(*analysis.rejection), verbose);
+  report.stats = {analysis.stats.insns_processed, analysis.stats.states, analysis.stats.time_us};
+  return report;
+}
 
 std::string_view program_type_name(ProgramType type) {
   for (const auto& [t, name] : kTypeNames)
@@ -69,12 +78,7 @@ Result<VerifyReport> verify(const Program& program, ProgramType type,
   input.options.max_insns_processed = options.max_insns_processed;
   input.options.raw_memory_size = static_cast<uint32_t>(options.raw_memory_size);
   input.options.record_path = options.verbose;
-  verifier::Analysis analysis = verifier::verify(input);
-  VerifyReport report;
-  report.accepted = analysis.accepted();
-  if (analysis.rejection) report.error = to_public(std::move(*analysis.rejection), options.verbose);
-  report.stats = {analysis.stats.insns_processed, analysis.stats.states, analysis.stats.time_us};
-  return report;
+  return to_report(verifier::verify(input), options.verbose);
 }
 
 }  // namespace pollen

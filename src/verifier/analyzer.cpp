@@ -5,7 +5,12 @@
 // is only used for pruning once every path from it has been explored (Linux's branch counts);
 // meeting a state still being explored with an identical state means the program can loop
 // without end. Every instruction processed counts against a budget of one million, like Linux's
-// BPF_COMPLEXITY_LIMIT_INSNS, which also ends bounded loops that are too long to prove.
+// BPF_COMPLEXITY_LIMIT_INSNS, which also ends bounded loops that are too long to prove. A helper
+// call that takes a callback heads a loop too (the callback's exit comes back to it): there a
+// state covered by one still being explored has converged and is pruned (Linux:
+// is_state_visited for calls_callback() instructions), and the scalars that changed since the
+// previous time round are widened to unknown so that the iteration converges.
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <unordered_map>
@@ -55,20 +60,23 @@ struct Pending {
 
 class Explorer {
  public:
-  Explorer(const Input& in, const Cfg& cfg)
+  Explorer(const Input& in, const Cfg& cfg, Checker& checker, Stats& stats)
       : in_(in),
         cfg_(cfg),
-        checker_(cfg, *in.type, *in.platform, in.options),
+        checker_(checker),
         explored_(cfg.size()),
-        unfinished_at_(cfg.size(), 0) {}
+        unfinished_at_(cfg.size(), 0),
+        stats_(stats) {}
 
-  void run(Analysis& out);
+  /// Explores every path from `cur` at `pc`; a failure becomes out.rejection.
+  void run(Analysis& out, State cur, uint32_t pc);
 
  private:
   enum class Visit : uint8_t { Continue, Pruned, Loop };
 
   std::optional<Failure> follow(State& cur, uint32_t& pc, CheckpointPtr& parent);
-  Visit visit(const State& cur, uint32_t pc, CheckpointPtr& parent);
+  Visit visit(State& cur, uint32_t pc, CheckpointPtr& parent, bool callback_return);
+  bool converged(State& cur, uint32_t pc, bool widen_scalars);
   void add_checkpoint(const State& cur, uint32_t pc, uint64_t key, CheckpointPtr& parent);
   void clean(State& s, uint32_t pc) const;
   void end_path(const CheckpointPtr& parent);
@@ -78,7 +86,7 @@ class Explorer {
 
   const Input& in_;
   const Cfg& cfg_;
-  Checker checker_;
+  Checker& checker_;
   /// By slot: checkpoints every path from which has been explored; they prune.
   std::vector<std::vector<CheckpointPtr>> explored_;
   /// Checkpoints still being explored (on the current path), by key; they detect loops.
@@ -86,7 +94,7 @@ class Explorer {
   std::vector<uint32_t> unfinished_at_;  ///< by slot: how many
   std::vector<Pending> pending_;
   std::vector<std::string> path_;
-  Stats stats_;
+  Stats& stats_;
   uint64_t insns_at_checkpoint_ = 0;
   uint64_t jumps_ = 0;
   uint64_t jumps_at_checkpoint_ = 0;
@@ -98,19 +106,66 @@ void Explorer::clean(State& s, uint32_t pc) const {
   // callee's result and r1-r5 are lost.
   for (size_t f = 0; f < s.frames.size(); ++f) {
     bool top = f + 1 == s.frames.size();
-    RegSet live = top ? cfg_.live_in[pc] : cfg_.live_in[s.frames[f + 1].callsite + 1];
-    if (!top) live &= static_cast<RegSet>(~0x3fu);
+    // Under a callback the caller resumes at the helper call itself, arguments and all.
+    bool under_callback = !top && s.frames[f + 1].callback;
+    RegSet live = top              ? cfg_.live_in[pc]
+                  : under_callback ? cfg_.live_in[s.frames[f + 1].callsite]
+                                   : cfg_.live_in[s.frames[f + 1].callsite + 1];
+    if (!top && !under_callback) live &= static_cast<RegSet>(~0x3fu);
     for (int r = 0; r < kFp; ++r)
       if (!(live & (1u << r))) s.frames[f].regs[static_cast<size_t>(r)] = RegState::not_init();
   }
 }
 
-Explorer::Visit Explorer::visit(const State& cur, uint32_t pc, CheckpointPtr& parent) {
+// Scalars of `cur` that a still-explored state at this callback call does not cover become
+// unknown (widening), frame by frame where the shapes match.
+void widen(const State& old, State& cur) {
+  if (old.frames.size() != cur.frames.size()) return;
+  auto widen_reg = [](const RegState& o, RegState& c) {
+    if (o.is_scalar() && c.is_scalar() && !o.value.includes(c.value)) c = RegState::unknown();
+  };
+  for (size_t f = 0; f < old.frames.size(); ++f) {
+    const FrameState& o = old.frames[f];
+    FrameState& c = cur.frames[f];
+    if (o.callsite != c.callsite || o.function != c.function) return;
+    for (size_t r = 0; r < o.regs.size(); ++r) widen_reg(o.regs[r], c.regs[r]);
+    auto& cs = c.stack.slots();
+    const auto& os = o.stack.slots();
+    for (size_t i = 0; i < std::min(os.size(), cs.size()); ++i) {
+      if (os[i].has_spill() && cs[i].has_spill() && os[i].spill_size == cs[i].spill_size)
+        widen_reg(os[i].spilled, cs[i].spilled);
+      // A byte known zero before and some number now is some number.
+      for (size_t b = 0; b < 8; ++b)
+        if (os[i].bytes[b] == SlotType::Misc && cs[i].bytes[b] == SlotType::Zero)
+          cs[i].bytes[b] = SlotType::Misc;
+    }
+  }
+}
+
+bool Explorer::converged(State& cur, uint32_t pc, bool widen_scalars) {
+  // A state still being explored here that covers this one has already got (or will get)
+  // every path from it. Back from the callback's exit, what changed since is widened.
+  const Checkpoint* latest = nullptr;
+  for (const auto& [key, cp] : unfinished_) {
+    if (cp->pc != pc) continue;
+    if (subsumes(cp->state, cur)) return true;
+    if (!latest || cp->state.frames.size() == cur.frames.size()) latest = cp.get();
+  }
+  if (latest && widen_scalars) widen(latest->state, cur);
+  return false;
+}
+
+Explorer::Visit Explorer::visit(State& cur, uint32_t pc, CheckpointPtr& parent,
+                                bool callback_return) {
+  // At a callback call, a state still being explored that covers this one has converged;
+  // nothing there is an infinite loop (Linux skips that check for calls_callback()).
+  bool callback_site = cfg_.callback_site[pc];
+  if (callback_site && converged(cur, pc, callback_return)) return Visit::Pruned;
   // A state still being explored is on the current path: meeting it again, identical, is a
   // loop that nothing in the state can end.
   uint64_t key = state_hash(cur) ^ (uint64_t{pc} * 0x9e3779b97f4a7c15u);
   auto [first, last] = unfinished_.equal_range(key);
-  for (auto it = first; it != last; ++it) {
+  for (auto it = first; it != last && !callback_site; ++it) {
     const Checkpoint& cp = *it->second;
     if (cp.pc == pc && subsumes(cp.state, cur) && subsumes(cur, cp.state)) return Visit::Loop;
   }
@@ -134,11 +189,12 @@ Explorer::Visit Explorer::visit(const State& cur, uint32_t pc, CheckpointPtr& pa
 
 void Explorer::add_checkpoint(const State& cur, uint32_t pc, uint64_t key, CheckpointPtr& parent) {
   // Like Linux, keep a new state only every few jumps and instructions, and far less often
-  // inside a loop, whose iterations differ and would not prune each other anyway.
+  // inside a loop, whose iterations differ and would not prune each other anyway. Callback
+  // calls always keep one: their iterations converge only against it.
   bool in_loop = unfinished_at_[pc] > 0;
   uint64_t min_jumps = in_loop ? 20 : 2, min_insns = in_loop ? 100 : 8;
-  if (jumps_ - jumps_at_checkpoint_ < min_jumps ||
-      stats_.insns_processed - insns_at_checkpoint_ < min_insns)
+  if (!cfg_.callback_site[pc] && (jumps_ - jumps_at_checkpoint_ < min_jumps ||
+                                  stats_.insns_processed - insns_at_checkpoint_ < min_insns))
     return;
   auto cp = std::make_shared<Checkpoint>(cur, parent, pc, key);
   unfinished_.emplace(key, cp);
@@ -184,6 +240,7 @@ void Explorer::record(uint32_t pc, const State& after, const Checker::Step& step
 
 std::optional<Failure> Explorer::follow(State& cur, uint32_t& pc, CheckpointPtr& parent) {
   using Kind = Checker::Step::Kind;
+  bool callback_return = false;
   for (;;) {
     if (++stats_.insns_processed > in_.options.max_insns_processed)
       return Failure{pc,
@@ -194,7 +251,7 @@ std::optional<Failure> Explorer::follow(State& cur, uint32_t& pc, CheckpointPtr&
                      "small constant, or split the program"};
     if (cfg_.prune_point[pc]) {
       clean(cur, pc);
-      Visit v = visit(cur, pc, parent);
+      Visit v = visit(cur, pc, parent, callback_return);
       if (v == Visit::Pruned) return std::nullopt;
       if (v == Visit::Loop)
         return Failure{pc,
@@ -206,6 +263,7 @@ std::optional<Failure> Explorer::follow(State& cur, uint32_t& pc, CheckpointPtr&
     if (cls == isa::kClassJmp || cls == isa::kClassJmp32) ++jumps_;
     Checker::Step step = checker_.step(cur, pc);
     if (in_.options.record_path) record(pc, cur, step);
+    callback_return = step.callback_return;
     switch (step.kind) {
       case Kind::Fail: return step.failure;
       case Kind::End: return std::nullopt;
@@ -225,9 +283,7 @@ std::optional<Failure> Explorer::follow(State& cur, uint32_t& pc, CheckpointPtr&
   }
 }
 
-void Explorer::run(Analysis& out) {
-  State cur = checker_.initial_state();
-  uint32_t pc = 0;
+void Explorer::run(Analysis& out, State cur, uint32_t pc) {
   CheckpointPtr parent;
   for (;;) {
     if (std::optional<Failure> failure = follow(cur, pc, parent)) {
@@ -248,11 +304,6 @@ void Explorer::run(Analysis& out) {
       jump += "  (jump taken)";
     }
   }
-  if (!out.rejection)
-    if (std::optional<Failure> failure = checker_.check_combined_stack())
-      out.rejection = reject(*failure, nullptr);
-  out.stats = stats_;
-  out.facts = checker_.take_facts();
 }
 
 Rejection Explorer::reject(const Failure& f, const State* state) const {
@@ -271,6 +322,48 @@ Rejection Explorer::reject(const Failure& f, const State* state) const {
 }
 
 }  // namespace
+
+namespace {
+
+// The program from its entry, then each global function on its own (Linux's do_check_subprogs
+// and do_check_main), with one checker so that the facts of all of them add up.
+void verify_program(const Input& in, const Cfg& cfg, Analysis& out) {
+  Checker checker(cfg, *in.type, *in.platform, in.options);
+  checker.license = in.license;
+  checker.func_info = in.func_info;
+  // libbpf loads syscall programs sleepable, and Linux runs them so.
+  checker.sleepable = in.sleepable || in.type->linux_type == 31u;
+  Explorer(in, cfg, checker, out.stats).run(out, checker.initial_state(), 0);
+  if (in.func_info)
+    for (const FunctionInfo& f : *in.func_info) {
+      if (out.rejection) break;
+      if (!f.global || f.insn == 0 || f.insn >= cfg.size() || cfg.second_slot[f.insn]) continue;
+      checker.global_entry = &f;
+      Explorer(in, cfg, checker, out.stats).run(out, checker.global_entry_state(f), f.insn);
+    }
+  checker.global_entry = nullptr;
+  if (!out.rejection)
+    if (std::optional<Failure> failure = checker.check_combined_stack()) {
+      Rejection r;
+      r.insn = failure->insn;
+      r.text = isa::format(cfg.at(failure->insn), failure->insn, isa::Syntax::Llvm);
+      r.reason = failure->reason;
+      r.hint = failure->hint;
+      for (const SourceLine& l : in.lines)
+        if (l.insn <= r.insn) r.source = fmt::format("{}:{}", l.file, l.line);
+      out.rejection = std::move(r);
+    }
+  out.facts = checker.take_facts();
+}
+
+}  // namespace
+
+bool license_is_gpl_compatible(std::string_view license) {
+  for (std::string_view gpl : {"GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL",
+                               "Dual MIT/GPL", "Dual MPL/GPL"})
+    if (license == gpl) return true;
+  return false;
+}
 
 std::string Rejection::message() const {
   std::string m = text.empty() ? reason : fmt::format("{}: {}", text, reason);
@@ -301,7 +394,7 @@ Analysis verify(const Input& in) {
     r.hint = failure->hint;
     out.rejection = std::move(r);
   } else {
-    Explorer(in, cfg).run(out);
+    verify_program(in, cfg, out);
   }
   out.stats.time_us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                                 std::chrono::steady_clock::now() - start)

@@ -63,6 +63,18 @@ std::vector<uint32_t> successors(const Cfg& cfg, uint32_t pc) {
   }
 }
 
+}  // namespace
+
+std::optional<uint32_t> called_function(const Cfg& cfg, uint32_t pc) {
+  if (cfg.second_slot[pc]) return std::nullopt;
+  const isa::Decoded& d = cfg.at(pc);
+  if (d.op == Op::CallLocal) return static_cast<uint32_t>(*isa::branch_target(d, pc));
+  if (d.op == Op::LddwFunc) return static_cast<uint32_t>(static_cast<int64_t>(pc) + 1 + d.imm);
+  return std::nullopt;
+}
+
+namespace {
+
 std::optional<Failure> check_reachable(const Cfg& cfg) {
   std::vector<bool> seen(cfg.size(), false);
   std::vector<uint32_t> work{0};
@@ -71,8 +83,8 @@ std::optional<Failure> check_reachable(const Cfg& cfg) {
     uint32_t pc = work.back();
     work.pop_back();
     std::vector<uint32_t> next = successors(cfg, pc);
-    if (cfg.at(pc).op == Op::CallLocal)
-      next.push_back(static_cast<uint32_t>(*isa::branch_target(cfg.at(pc), pc)));
+    // A function is reached through a call, or through lddw src=4 naming it (a callback).
+    if (std::optional<uint32_t> f = called_function(cfg, pc)) next.push_back(*f);
     for (uint32_t n : next)
       if (!seen[n]) {
         seen[n] = true;
@@ -89,13 +101,22 @@ std::optional<Failure> check_reachable(const Cfg& cfg) {
   return std::nullopt;
 }
 
-void mark_prune_points(Cfg& cfg) {
+// A helper call whose prototype takes a callback: the callback's exit comes back to it, so
+// it heads a loop (Linux marks it with mark_force_checkpoint).
+bool calls_callback(const isa::Decoded& d, const Platform& platform) {
+  if (d.op != Op::CallHelper) return false;
+  const helpers::HelperProto* proto = platform.helper(static_cast<uint32_t>(d.imm));
+  return proto && proto->callback != helpers::Callback::None;
+}
+
+void mark_prune_points(Cfg& cfg, const Platform& platform) {
   cfg.prune_point.assign(cfg.size(), false);
   for (uint32_t start : cfg.function_starts) cfg.prune_point[start] = true;
   for (uint32_t pc = 0; pc < cfg.size(); ++pc) {
     if (cfg.second_slot[pc]) continue;
     const isa::Decoded& d = cfg.at(pc);
     if (is_conditional(d)) cfg.prune_point[pc] = true;
+    if (calls_callback(d, platform)) cfg.prune_point[pc] = cfg.callback_site[pc] = true;
     if (d.op == Op::CallLocal) {
       cfg.prune_point[pc] = true;
       cfg.prune_point[pc + 1] = true;
@@ -179,7 +200,8 @@ std::optional<Failure> build_cfg(std::span<const isa::Insn> prog, const Platform
     cfg.function_of[pc] = f;
   }
   if (std::optional<Failure> failure = check_reachable(cfg)) return failure;
-  mark_prune_points(cfg);
+  cfg.callback_site.assign(cfg.size(), false);
+  mark_prune_points(cfg, platform);
   compute_liveness(cfg, platform);
   return std::nullopt;
 }

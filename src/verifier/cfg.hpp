@@ -35,7 +35,8 @@ struct Cfg {
   std::vector<uint32_t> function_starts;
   std::vector<uint32_t> function_of;  ///< by slot
   std::vector<bool> prune_point;
-  std::vector<RegSet> live_in;  ///< registers some path from the slot may read before writing
+  std::vector<bool> callback_site;  ///< helper calls that take a callback
+  std::vector<RegSet> live_in;      ///< registers some path from the slot may read before writing
 
   const isa::Decoded& at(uint32_t pc) const { return insns[pc]; }
   size_t size() const { return insns.size(); }
@@ -45,6 +46,9 @@ struct Cfg {
 /// unreachable instruction, as Linux does.
 std::optional<Failure> build_cfg(std::span<const isa::Insn> prog, const Platform& platform,
                                  Cfg& cfg);
+
+/// The function (its first slot) a local call or a lddw src=4 at `pc` names, if it is one.
+std::optional<uint32_t> called_function(const Cfg& cfg, uint32_t pc);
 
 /// The registers an instruction reads and writes, for liveness.
 struct RegUse {

@@ -5,6 +5,7 @@
 // checks (assign_scalar_id_before_mov), and pointer arithmetic as adjust_ptr_min_max_vals()
 // allows it for a privileged load: add and subtract on most pointers, the result's offsets kept
 // and sane, a variable change of a packet pointer cutting its proven range.
+#include <algorithm>
 #include <bit>
 #include <cstdlib>
 #include <limits>
@@ -12,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "verifier/checker.hpp"
+#include "verifier/map_rules.hpp"
 
 namespace pollen::verifier {
 namespace {
@@ -207,11 +209,12 @@ std::optional<Checker::Step> Checker::pointer_alu_refusal(uint32_t pc, const Sta
                                                           int ptr_reg, const Scalar& offset,
                                                           bool dst_ptr) const {
   const RegState& ptr = s.reg(ptr_reg);
-  if (ptr.type == RegType::MapValueOrNull)
+  if (maybe_null(ptr.type))
     return fail(pc, s, "pointer arithmetic on a pointer that may be null is prohibited", {ptr_reg},
                 fmt::format("check `if (r{} == 0) goto ...` first", ptr_reg));
   bool map_ptr_noop = ptr.type == RegType::MapPtr && op == AluOp::Add && offset.is_zero();
-  if (ptr.type == RegType::PacketEnd || (ptr.type == RegType::MapPtr && !map_ptr_noop))
+  if (ptr.type == RegType::PacketEnd || ptr.type == RegType::Func ||
+      (ptr.type == RegType::MapPtr && !map_ptr_noop))
     return fail(pc, s,
                 fmt::format("pointer arithmetic on {} is prohibited", reg_type_name(ptr.type)),
                 {ptr_reg});
@@ -262,7 +265,21 @@ Checker::Step Checker::check_lddw(State& s, uint32_t pc, const isa::Decoded& d) 
     case LddwSrc::BtfId:
       return fail(pc, s, "lddw of a BTF id (src=3) is not supported: Pollen has no kernel BTF", {});
     case LddwSrc::Func:
-      return fail(pc, s, "lddw of a function (src=4, callbacks) is not supported yet", {});
+      // A callback for bpf_loop or bpf_for_each_map_elem; validate() checked that it names
+      // the start of a function.
+      dst = RegState::pointer(RegType::Func);
+      dst.mem_size = static_cast<uint32_t>(static_cast<int64_t>(pc) + 1 + d.imm);
+      if (func_info) {
+        auto f = std::find_if(func_info->begin(), func_info->end(),
+                              [&](const FunctionInfo& x) { return x.insn == dst.mem_size; });
+        if (f == func_info->end())
+          return fail(pc, s, "missing btf func_info: Linux needs BTF to take a function's address",
+                      {}, "compile with -g");
+        if (f->global)
+          return fail(pc, s, fmt::format("callback function not static (insn {})", dst.mem_size),
+                      {}, "declare the callback `static`");
+      }
+      return next(pc);
     default: break;
   }
   bool by_index = src == LddwSrc::MapIdx || src == LddwSrc::MapIdxValue;
@@ -271,6 +288,7 @@ Checker::Step Checker::check_lddw(State& s, uint32_t pc, const isa::Decoded& d) 
   if (!info)
     return fail(pc, s, fmt::format("no map with {} {}", by_index ? "index" : "fd", d.imm), {},
                 "load the program with the maps it names");
+  if (auto e = check_map_program_rules(s, pc, *map)) return *e;
   if (src == LddwSrc::MapFd || src == LddwSrc::MapIdx) {
     dst = RegState::pointer(RegType::MapPtr);
     dst.map = *map;
@@ -291,6 +309,15 @@ Checker::Step Checker::check_lddw(State& s, uint32_t pc, const isa::Decoded& d) 
   dst.map = *map;
   dst.off = static_cast<int32_t>(d.next_imm);
   return next(pc);
+}
+
+// Linux's check_map_prog_compatibility, for the map an lddw names.
+std::optional<Checker::Step> Checker::check_map_program_rules(const State& s, uint32_t pc,
+                                                              uint32_t map) const {
+  const MapInfo* info = platform_.map_info(map);
+  std::string why = map_program_refusal(*info, type_, sleepable);
+  if (why.empty()) return std::nullopt;
+  return fail(pc, s, why, {});
 }
 
 }  // namespace pollen::verifier

@@ -2,13 +2,22 @@
 // Calls, exits and legacy packet loads. Helper calls are checked against the helper's
 // prototype as data (Linux's check_helper_call / check_func_arg): each argument against its
 // kind, sizes against the memory they describe, then r1-r5 are lost and r0 is typed from the
-// return kind. Local calls get a frame of their own and are verified in the caller's context
-// (Linux's check_func_call), up to eight frames; exit returns to the caller or ends the path,
-// where the program type's return rule applies (check_return_code).
+// return kind. Calls of static functions get a frame of their own and are verified in the
+// caller's context (Linux's check_func_call), up to eight frames; global functions are
+// verified on their own and a call only checks its arguments against their BTF prototype
+// (btf_check_subprog_call); exit returns to the caller or ends the path,
+// where the program type's return rule applies (check_return_code). Callbacks (bpf_loop,
+// bpf_for_each_map_elem) run in a frame of their own whose exit goes back to the helper call,
+// which may call them again (Linux's push_callback_call); ring buffer records are references
+// that every path must release (acquire_reference / release_reference / check_reference_leak);
+// bpf_spin_lock allows no other call until bpf_spin_unlock (process_spin_lock).
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "verifier/checker.hpp"
 #include "verifier/map_rules.hpp"
+#include "verifier/verifier.hpp"
 
 namespace pollen::verifier {
 namespace {
@@ -77,16 +86,113 @@ std::optional<Checker::Step> Checker::check_helper_arg(State& s, uint32_t pc,
       return fail(
           pc, s, fmt::format("argument {} of {} must point to the stack, or be 0", r, p.name), {r});
     case ArgKind::ConstAllocSizeOrZero:
-    case ArgKind::PtrToConstStr:
-    case ArgKind::PtrToFunc:
-    case ArgKind::PtrToSpinLock:
-    case ArgKind::PtrToRingbufMem: break;
+      // Linux: the size of the record must be known ("R2 is not a known constant").
+      if (!reg.is_scalar() || !reg.value.is_const())
+        return fail(pc, s,
+                    fmt::format("r{} is not a known constant: the size {} returns", r, p.name), {r},
+                    fmt::format("pass a constant size, e.g. `r{} = 16`", r));
+      alloc_size_ = reg.value.const_value();
+      return std::nullopt;
+    case ArgKind::PtrToConstStr: return check_const_str_arg(s, pc, p, r);
+    case ArgKind::PtrToFunc: return check_func_arg(s, pc, p, r);
+    case ArgKind::PtrToSpinLock: return check_spin_lock_arg(s, pc, p, r);
+    case ArgKind::PtrToRingbufMem: return check_release_arg(s, pc, p, r);
   }
-  return fail(pc, s,
-              fmt::format("{} takes an argument the verifier does not support yet "
-                          "(callbacks, spin locks, ring buffer records, constant strings)",
-                          p.name),
-              {});
+  return fail(pc, s, fmt::format("{} takes an argument the verifier does not know", p.name), {});
+}
+
+std::optional<Checker::Step> Checker::check_func_arg(State& s, uint32_t pc,
+                                                     const helpers::HelperProto& p, int r) {
+  const RegState& reg = s.reg(r);
+  if (reg.type != RegType::Func)
+    return fail(pc, s,
+                fmt::format("argument {} of {} must be a function (type=func), loaded with "
+                            "lddw src=4",
+                            r, p.name),
+                {r});
+  return std::nullopt;
+}
+
+// Linux's OBJ_RELEASE arguments: the very pointer the acquiring helper returned, not null, not
+// moved ("must have zero offset when passed to release func").
+std::optional<Checker::Step> Checker::check_release_arg(State& s, uint32_t pc,
+                                                        const helpers::HelperProto& p, int r) {
+  const RegState& reg = s.reg(r);
+  if (reg.type == RegType::MemOrNull)
+    return fail(pc, s, fmt::format("r{} type=ringbuf_mem_or_null expected=ringbuf_mem", r), {r},
+                fmt::format("check `if (r{} == 0) goto ...` first", r));
+  if (reg.type != RegType::Mem || reg.ref == 0)
+    return fail(pc, s,
+                fmt::format("argument {} of {} must be a record from bpf_ringbuf_reserve that "
+                            "was not released yet (expected=ringbuf_mem)",
+                            r, p.name),
+                {r});
+  if (reg.off != 0 || !reg.value.is_zero())
+    return fail(pc, s, fmt::format("r{} must have zero offset when passed to release func", r),
+                {r});
+  release_ref_ = reg.ref;
+  return std::nullopt;
+}
+
+std::optional<Checker::Step> Checker::check_spin_lock_arg(State& s, uint32_t pc,
+                                                          const helpers::HelperProto& p, int r) {
+  const RegState& reg = s.reg(r);
+  if (reg.type != RegType::MapValue)
+    return fail(
+        pc, s,
+        fmt::format("argument {} of {} must point to the bpf_spin_lock of a map value", r, p.name),
+        {r});
+  const MapInfo* info = platform_.map_info(reg.map);
+  if (!info || !info->spin_lock_off)
+    return fail(pc, s, fmt::format("map {} has no valid bpf_spin_lock", reg.map), {r},
+                "the map's value type must have a struct bpf_spin_lock member (needs BTF)");
+  if (!reg.value.is_const())
+    return fail(pc, s,
+                fmt::format("r{} doesn't have constant offset. bpf_spin_lock has to be at the "
+                            "constant offset",
+                            r),
+                {r});
+  int64_t off = reg.off + static_cast<int64_t>(reg.value.const_value());
+  if (off != *info->spin_lock_off)
+    return fail(pc, s,
+                fmt::format("off {} doesn't point to 'struct bpf_spin_lock' that is at {}", off,
+                            *info->spin_lock_off),
+                {r});
+  HeldLock lock{reg.map, reg.id};
+  // Taking a second lock is refused before this, as any call but bpf_spin_unlock is while a
+  // lock is held (check_call_rules).
+  if (p.id == helpers::id::kSpinLock) {
+    s.lock = lock;
+    return std::nullopt;
+  }
+  if (!s.lock) return fail(pc, s, "bpf_spin_unlock without taking a lock", {r});
+  if (!(*s.lock == lock)) return fail(pc, s, "bpf_spin_unlock of different lock", {r});
+  s.lock.reset();
+  return std::nullopt;
+}
+
+// Linux's ARG_PTR_TO_CONST_STR: a NUL-terminated string at a constant offset of a read-only
+// map's value, whose bytes the verifier reads (check_reg_const_str).
+std::optional<Checker::Step> Checker::check_const_str_arg(State& s, uint32_t pc,
+                                                          const helpers::HelperProto& p, int r) {
+  const RegState& reg = s.reg(r);
+  const MapInfo* info = reg.type == RegType::MapValue ? platform_.map_info(reg.map) : nullptr;
+  if (!info)
+    return fail(
+        pc, s, fmt::format("argument {} of {} must be a constant string in a map value", r, p.name),
+        {r});
+  if (!info->read_only)
+    return fail(pc, s, fmt::format("r{} does not point to a readonly map", r), {r},
+                "use a string literal or a const global (in .rodata)");
+  if (!reg.value.is_const())
+    return fail(pc, s, fmt::format("r{} is not a constant address", r), {r});
+  uint64_t off = static_cast<uint64_t>(reg.off) + reg.value.const_value();
+  if (off >= info->value_size)
+    return fail(pc, s, fmt::format("r{} points outside the map value", r), {r});
+  if (off >= info->data.size() || std::find(info->data.begin() + static_cast<std::ptrdiff_t>(off),
+                                            info->data.end(), 0) == info->data.end())
+    return fail(pc, s, "string is not zero-terminated", {r});
+  return std::nullopt;
 }
 
 std::optional<Checker::Step> Checker::check_map_compatibility(const State& s, uint32_t pc,
@@ -146,22 +252,58 @@ std::optional<Checker::Step> Checker::check_size_arg(State& s, uint32_t pc,
   }
 }
 
+// Rules on the call itself, before its arguments: the license, locks and references held.
+std::optional<Checker::Step> Checker::check_call_rules(const State& s, uint32_t pc,
+                                                       const helpers::HelperProto& p) {
+  uint32_t id = p.id;
+  if (!allows_helper(type_, id))
+    return fail(pc, s, fmt::format("{} programs may not call {}#{}", type_.name, p.name, id), {});
+  if (p.gpl_only && !license_is_gpl_compatible(license))
+    return fail(pc, s,
+                fmt::format("cannot call GPL-restricted function {}#{} from non-GPL compatible "
+                            "program (license \"{}\")",
+                            p.name, id, license),
+                {});
+  if (s.lock && id != helpers::id::kSpinUnlock)
+    return fail(pc, s, "function calls are not allowed while holding a lock", {},
+                "call bpf_spin_unlock first");
+  if (id == helpers::id::kTailCall) {
+    // Pollen's engines jump to the next program only from the main function (a global
+    // function verified on its own runs as a called one).
+    if (s.frames.size() > 1 || global_entry)
+      return fail(pc, s, "bpf_tail_call is allowed in the main function only", {});
+    if (!s.refs.empty())
+      return fail(pc, s, "tail_call would lead to reference leak", {},
+                  "submit or discard the ring buffer record first");
+  }
+  return std::nullopt;
+}
+
 Checker::Step Checker::check_helper_call(State& s, uint32_t pc, const isa::Decoded& d) {
   auto id = static_cast<uint32_t>(d.imm);
   const helpers::HelperProto* proto = d.imm >= 0 ? platform_.helper(id) : nullptr;
   if (!proto)
     return fail(pc, s, fmt::format("unknown helper #{}: Pollen has no helper with this id", d.imm),
                 {});
-  if (!allows_helper(type_, id))
-    return fail(pc, s, fmt::format("{} programs may not call {}#{}", type_.name, proto->name, id),
-                {});
-  // Pollen's engines jump to the next program only from the main function (Linux's
-  // interpreter does not mix tail calls with bpf-to-bpf calls either).
-  if (id == helpers::id::kTailCall && s.frames.size() > 1)
-    return fail(pc, s, "bpf_tail_call is allowed in the main function only", {});
+  if (auto e = check_call_rules(s, pc, *proto)) return *e;
   std::optional<uint32_t> map;
   helper_packet_access_ = helper_takes_packet(id);
+  release_ref_ = 0;
+  alloc_size_ = 0;
+  // A callback call keeps the arguments: its callback's exit comes back here.
+  State before = proto->callback != helpers::Callback::None ? s : State{};
   if (auto e = check_helper_args(s, pc, *proto, map)) return *e;
+  if (proto->callback != helpers::Callback::None)
+    return check_callback_call(s, std::move(before), pc, *proto, map);
+  if (release_ref_) {
+    // Every copy of the record, and every pointer derived from it, is a number now (Linux:
+    // release_reference, mark_reg_invalid for a privileged load).
+    uint32_t ref = release_ref_;
+    s.for_each_reg([&](RegState& r) {
+      if (r.ref == ref) r = RegState::unknown();
+    });
+    std::erase_if(s.refs, [&](const Reference& x) { return x.id == ref; });
+  }
   clobber_caller_saved(s);
   // The packet may have moved or shrunk: every pointer into it, in every frame and on the
   // stack, is a number now (Linux: clear_all_pkt_pointers; a root load keeps the bits).
@@ -169,34 +311,93 @@ Checker::Step Checker::check_helper_call(State& s, uint32_t pc, const isa::Decod
     s.for_each_reg([](RegState& r) {
       if (is_packet(r.type) || r.type == RegType::PacketEnd) r = RegState::unknown();
     });
-  switch (proto->ret) {
+  if (proto->ret == helpers::RetKind::MapValueOrNull && !map)
+    return fail(pc, s, fmt::format("{}: returns a map value but takes no map", proto->name), {});
+  set_return(s, pc, *proto, map);
+  return next(pc);
+}
+
+void Checker::set_return(State& s, uint32_t pc, const helpers::HelperProto& p,
+                         const std::optional<uint32_t>& map) {
+  switch (p.ret) {
     case helpers::RetKind::Integer: s.reg(0) = RegState::unknown(); break;
     case helpers::RetKind::Void: s.reg(0) = RegState::not_init(); break;
-    case helpers::RetKind::AllocMemOrNull:
-      return fail(pc, s,
-                  fmt::format("{} returns a ring buffer record, which the verifier does not "
-                              "support yet",
-                              proto->name),
-                  {});
+    case helpers::RetKind::AllocMemOrNull: {
+      // A reference the program must release on every path (Linux: acquire_reference).
+      RegState r = RegState::pointer(RegType::MemOrNull);
+      r.mem_size = static_cast<uint32_t>(alloc_size_);
+      r.id = new_id();
+      r.ref = r.id;
+      s.refs.push_back({r.ref, pc});
+      s.reg(0) = r;
+      break;
+    }
     case helpers::RetKind::MapValueOrNull:
-      if (!map)
-        return fail(pc, s, fmt::format("{}: returns a map value but takes no map", proto->name),
-                    {});
+      // A map-in-map's value is its inner map: the null check makes it a map pointer.
       s.reg(0) = RegState::pointer(RegType::MapValueOrNull);
       s.reg(0).map = *map;
       s.reg(0).id = new_id();
       break;
   }
-  return next(pc);
+}
+
+// The call forks: the callback runs (again) in a frame of its own, whose exit comes back to
+// this call with the caller's state as it is then; or the helper is done, with what the
+// callbacks so far did to the caller's stack (Linux's push_callback_call,
+// set_loop_callback_state, set_map_elem_callback_state).
+Checker::Step Checker::check_callback_call(State& s, State before, uint32_t pc,
+                                           const helpers::HelperProto& p,
+                                           const std::optional<uint32_t>& map) {
+  if (s.frames.size() >= kMaxFrames)
+    return fail(pc, s,
+                fmt::format("the call stack of {} frames is too deep (limit {})",
+                            s.frames.size() + 1, kMaxFrames),
+                {}, "at most 7 local calls and callbacks may be nested");
+  uint32_t target = before.reg(2).mem_size;
+  FrameState callee;
+  callee.callsite = pc;
+  callee.function = cfg_.function_of[target];
+  callee.callback = true;
+  callee.refs_at_entry = static_cast<uint32_t>(before.refs.size());
+  callee.regs[kFp] = RegState::pointer(RegType::Stack);
+  callee.regs[kFp].frame = static_cast<uint32_t>(before.frames.size());
+  if (p.callback == helpers::Callback::Loop) {
+    callee.regs[1] = RegState::unknown();  // the index (Linux: an unknown scalar)
+    callee.regs[2] = before.reg(3);
+  } else {
+    const MapInfo* info = platform_.map_info(*map);
+    callee.regs[1] = RegState::pointer(RegType::MapPtr);
+    callee.regs[1].map = *map;
+    callee.regs[2] = RegState::pointer(RegType::MapKey);
+    callee.regs[2].map = *map;
+    callee.regs[2].mem_size = info ? info->key_size : 0;
+    callee.regs[3] = RegState::pointer(RegType::MapValue);
+    callee.regs[3].map = *map;
+    callee.regs[4] = before.reg(3);
+  }
+  Step step;
+  step.kind = Kind::Fork;
+  step.taken = std::move(before);
+  step.taken->frames.push_back(std::move(callee));
+  step.taken_pc = target;
+  step.next = pc + 1;
+  clobber_caller_saved(s);
+  s.reg(0) = RegState::unknown();
+  return step;
 }
 
 Checker::Step Checker::check_local_call(State& s, uint32_t pc, const isa::Decoded& d) {
+  if (s.lock)
+    return fail(pc, s, "function calls are not allowed while holding a lock", {},
+                "call bpf_spin_unlock first");
   if (s.frames.size() >= kMaxFrames)
     return fail(pc, s,
                 fmt::format("the call stack of {} frames is too deep (limit {})",
                             s.frames.size() + 1, kMaxFrames),
                 {}, "recursion is not allowed, and at most 7 local calls may be nested");
   auto target = static_cast<uint32_t>(*isa::branch_target(d, pc));
+  if (const FunctionInfo* global = global_function(target))
+    return check_global_call(s, pc, *global);
   FrameState callee;
   callee.callsite = pc;
   callee.function = cfg_.function_of[target];
@@ -209,20 +410,83 @@ Checker::Step Checker::check_local_call(State& s, uint32_t pc, const isa::Decode
   return Step::to(target);
 }
 
+// A global function is verified on its own (once, from its BTF prototype); a call checks the
+// arguments against that prototype and gets an unknown number back (Linux:
+// btf_check_subprog_call, then r0 = unknown for a global subprogram).
+Checker::Step Checker::check_global_call(State& s, uint32_t pc, const FunctionInfo& f) {
+  for (int r = 1; r <= f.arg_count && r <= 5; ++r) {
+    const GlobalArg& a = f.args[static_cast<size_t>(r - 1)];
+    if (auto e = require_init(pc, s, r)) return *e;
+    const RegState& reg = s.reg(r);
+    switch (a.kind) {
+      case GlobalArg::Kind::Scalar:
+        if (!reg.is_scalar())
+          return fail(pc, s,
+                      fmt::format("r{} is not a scalar: the global function takes a number", r),
+                      {r});
+        break;
+      case GlobalArg::Kind::Ctx:
+        if (reg.type != RegType::Ctx || reg.off != 0 || !reg.value.is_zero())
+          return fail(pc, s,
+                      fmt::format("arg#{} expected pointer to ctx, but got {}", r - 1,
+                                  reg_type_name(reg.type)),
+                      {r});
+        break;
+      case GlobalArg::Kind::MemOrNull:
+        if (reg.is_known(0)) break;
+        // The callee may read and write all of it (Linux: check_mem_reg).
+        if (auto e = check_helper_memory(s, pc, r, a.size, a.size, false)) return *e;
+        if (auto e = check_helper_memory(s, pc, r, a.size, a.size, true)) return *e;
+        break;
+      case GlobalArg::Kind::Unsupported:
+        return fail(pc, s,
+                    fmt::format("arg#{} of the global function at insn {} has a type Linux does "
+                                "not support",
+                                r - 1, f.insn),
+                    {});
+    }
+  }
+  clobber_caller_saved(s);
+  s.reg(0) = f.returns_void ? RegState::not_init() : RegState::unknown();
+  return next(pc);
+}
+
 Checker::Step Checker::check_exit(State& s, uint32_t pc) {
-  if (s.reg(0).type == RegType::NotInit)
+  // A static function may return nothing (Linux 6.x: a void subprogram leaves r0 unset in
+  // the caller, which reading it then refuses).
+  bool void_global = global_entry && global_entry->returns_void && s.frames.size() == 1;
+  if (s.reg(0).type == RegType::NotInit && !void_global &&
+      (s.frames.size() == 1 || s.top().callback))
     return fail(pc, s, "r0 is not set at exit", {},
                 "set the return value on every path to exit, e.g. `r0 = 0`");
   RegState r0 = s.reg(0);
+  if (s.top().callback) return check_callback_exit(s, pc);
   if (s.frames.size() > 1) {
-    // A callee's pointers may point into its own frame, which ends here (Linux: "At subprogram
-    // exit the register R0 is not a scalar value").
-    if (!r0.is_scalar())
-      return fail(pc, s, "at subprogram exit r0 must be a number, not a pointer", {0});
+    // A callee's stack ends here; Linux refuses any stack pointer, to be conservative
+    // (prepare_func_exit). Other pointers go back to the caller as they are.
+    if (r0.type == RegType::Stack)
+      return fail(pc, s, "cannot return stack pointer to the caller", {0});
     uint32_t callsite = s.top().callsite;
     s.frames.pop_back();
     s.reg(0) = r0;
     return Step::to(callsite + 1);
+  }
+  // Linux's check_resource_leak at the main function's exit.
+  if (s.lock)
+    return fail(pc, s,
+                "bpf_spin_unlock is missing: BPF_EXIT instruction in main prog cannot be used "
+                "inside bpf_spin_lock-ed region",
+                {});
+  if (!s.refs.empty())
+    return fail(pc, s,
+                fmt::format("Unreleased reference id={} alloc_insn={}: BPF_EXIT instruction in "
+                            "main prog would lead to reference leak",
+                            s.refs.front().id, s.refs.front().insn),
+                {}, "submit or discard the ring buffer record on every path");
+  if (global_entry) {
+    if (!global_entry->returns_void && !r0.is_scalar())
+      return fail(pc, s, "At subprogram exit the register R0 is not a scalar value", {0});
+    return Step::done();
   }
   if (type_.return_range) {
     auto [lo, hi] = *type_.return_range;
@@ -239,13 +503,41 @@ Checker::Step Checker::check_exit(State& s, uint32_t pc) {
   return Step::done();
 }
 
+Checker::Step Checker::check_callback_exit(State& s, uint32_t pc) {
+  const RegState& r0 = s.reg(0);
+  // Linux: callback_ret_range is [0, 1] for bpf_loop and bpf_for_each_map_elem.
+  if (!r0.is_scalar())
+    return fail(pc, s, "at callback return r0 must be a number, not a pointer", {0});
+  if (r0.value.smin < 0 || r0.value.smax > 1)
+    return fail(pc, s,
+                fmt::format("At callback return the register R0 has smin={} smax={} should have "
+                            "been in [0, 1]",
+                            r0.value.smin, r0.value.smax),
+                {0}, "return 0 to go on, or 1 to stop");
+  if (s.refs.size() != s.top().refs_at_entry)
+    return fail(pc, s,
+                fmt::format("Unreleased reference id={} alloc_insn={}: a callback must release "
+                            "what it acquires",
+                            s.refs.back().id, s.refs.back().insn),
+                {});
+  uint32_t callsite = s.top().callsite;
+  s.frames.pop_back();
+  Step step = Step::to(callsite);
+  step.callback_return = true;
+  return step;
+}
+
 Checker::Step Checker::check_legacy_load(State& s, uint32_t pc, const isa::Decoded& d) {
   if (!type_.legacy_packet_loads)
     return fail(pc, s, fmt::format("{} programs may not use ld_abs or ld_ind", type_.name), {});
   // A load outside the packet ends the program; Linux allows that only from the main function
   // (without BTF of the functions: "LD_ABS is not allowed in subprogs without BTF").
-  if (s.frames.size() > 1)
+  if (s.frames.size() > 1 || global_entry)
     return fail(pc, s, "ld_abs and ld_ind are not allowed in called functions", {});
+  // They may end the program, which would leak references and locks (Linux: check_ld_abs).
+  if (!s.refs.empty() || s.lock)
+    return fail(pc, s,
+                "ld_abs and ld_ind cannot be mixed with socket references or a held spin lock", {});
   const RegState& r6 = s.reg(6);
   if (type_.legacy_loads_need_ctx_in_r6 &&
       (r6.type != RegType::Ctx || r6.off != 0 || !r6.value.is_zero()))

@@ -28,17 +28,34 @@ void assign_scalar(State& s, int reg, const Scalar& v) {
   });
 }
 
-// A null check's outcome for every copy of the checked pointer.
-void mark_null(State& s, uint32_t id, bool is_null) {
+// A null check's outcome for every copy of the checked pointer (Linux's
+// mark_ptr_or_null_regs): null, they are 0, and a reference they held is gone with them; not
+// null, a map lookup's result is a map value (or, from a map-in-map, its inner map) and a ring
+// buffer reservation is the record. A map value keeps its id where the value has a spin lock,
+// which the id names.
+void mark_null(State& s, const Platform& platform, uint32_t id, bool is_null) {
+  uint32_t released = 0;
   s.for_each_reg([&](RegState& x) {
-    if (x.type != RegType::MapValueOrNull || x.id != id) return;
+    if (!maybe_null(x.type) || x.id != id) return;
     if (is_null) {
+      released = x.ref;
       x = RegState::known(0);
-    } else {
-      x.type = RegType::MapValue;
-      x.id = 0;
+      return;
     }
+    if (x.type == RegType::MemOrNull) {
+      x.type = RegType::Mem;
+      return;
+    }
+    const MapInfo* info = platform.map_info(x.map);
+    if (info && info->inner) {
+      x = RegState::pointer(RegType::MapPtr);
+      x.map = *info->inner;
+      return;
+    }
+    x.type = RegType::MapValue;
+    if (!info || !info->spin_lock_off) x.id = 0;
   });
+  if (released) std::erase_if(s.refs, [&](const Reference& r) { return r.id == released; });
 }
 
 // Every pointer of `type` sharing `id` (hence the variable offset) gets at least `range`.
@@ -165,19 +182,19 @@ Checker::Step Checker::pointer_branch(State& s, uint32_t pc, const isa::Decoded&
   const RegState a = s.reg(d.dst);
   if (!is32 && (c == Cond::Eq || c == Cond::Ne)) {
     // A null check of a map lookup's result (either operand may be the pointer).
-    const RegState* ptr = a.type == RegType::MapValueOrNull && b.is_known(0)   ? &a
-                          : b.type == RegType::MapValueOrNull && a.is_known(0) ? &b
-                                                                               : nullptr;
+    const RegState* ptr = maybe_null(a.type) && b.is_known(0)   ? &a
+                          : maybe_null(b.type) && a.is_known(0) ? &b
+                                                                : nullptr;
     if (ptr) {
       State other = s;
-      mark_null(c == Cond::Eq ? other : s, ptr->id, true);
-      mark_null(c == Cond::Eq ? s : other, ptr->id, false);
+      uint32_t id = ptr->id;
+      mark_null(c == Cond::Eq ? other : s, platform_, id, true);
+      mark_null(c == Cond::Eq ? s : other, platform_, id, false);
       return fork(s, pc, d, std::move(other), std::move(s));
     }
     // A pointer that cannot be null is never equal to 0.
-    bool nonnull_vs_zero =
-        (is_pointer(a.type) && a.type != RegType::MapValueOrNull && b.is_known(0)) ||
-        (is_pointer(b.type) && b.type != RegType::MapValueOrNull && a.is_known(0));
+    bool nonnull_vs_zero = (is_pointer(a.type) && !maybe_null(a.type) && b.is_known(0)) ||
+                           (is_pointer(b.type) && !maybe_null(b.type) && a.is_known(0));
     if (nonnull_vs_zero) return Step::to(c == Cond::Ne ? target : pc + 1);
   }
   if (!is32 && by_reg && is_order(c)) {

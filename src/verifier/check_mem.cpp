@@ -70,7 +70,11 @@ std::optional<Checker::Step> Checker::check_access(State& s, const MemAccess& a,
     case RegType::Packet:
     case RegType::PacketMeta: return access_packet(s, a, loaded);
     case RegType::MapValue:
+    case RegType::MapKey:
     case RegType::Mem: return access_sized(s, a, loaded);
+    case RegType::Func:
+      return fail(a.pc, s, fmt::format("r{} points to a function, not to memory", a.ptr), {a.ptr});
+    case RegType::MemOrNull:
     case RegType::MapValueOrNull:
       return fail(
           a.pc, s, fmt::format("r{} may be null", a.ptr), {a.ptr},
@@ -218,16 +222,19 @@ std::optional<Checker::Step> Checker::access_packet(State& s, const MemAccess& a
 
 std::optional<Checker::Step> Checker::access_sized(State& s, const MemAccess& a, RegState* loaded) {
   const RegState& p = s.reg(a.ptr);
-  bool map = p.type == RegType::MapValue;
+  bool key = p.type == RegType::MapKey;
+  bool map = p.type == RegType::MapValue || key;
   const MapInfo* info = map ? platform_.map_info(p.map) : nullptr;
   if (map && !info) return fail(a.pc, s, "internal error: a map value of an unknown map", {a.ptr});
+  if (key && a.write)
+    return fail(a.pc, s, fmt::format("write to change key r{} not allowed", a.ptr), {a.ptr});
   if (a.write && info && info->read_only)
     return fail(
         a.pc, s,
         fmt::format("map {} is read-only for programs: its values cannot be written", p.map),
         {a.ptr});
-  uint64_t limit = map ? info->value_size : p.mem_size;
-  const char* what = map ? "map value" : "memory";
+  uint64_t limit = key ? info->key_size : map ? info->value_size : p.mem_size;
+  const char* what = key ? "map key" : map ? "map value" : "memory";
   int64_t off = int64_t{p.off} + a.off;
   if (p.value.smin + off < 0)
     return fail(a.pc, s,
@@ -246,6 +253,13 @@ std::optional<Checker::Step> Checker::access_sized(State& s, const MemAccess& a,
                             what, end, limit),
                 {a.ptr},
                 p.value.is_const() ? "" : "check the index against the size before this access");
+  // Linux: "bpf_spin_lock cannot be accessed directly by load/store".
+  if (info && !key && info->spin_lock_off) {
+    int64_t lock = *info->spin_lock_off;
+    int64_t first = p.value.smin + off, last = static_cast<int64_t>(end);
+    if (first < lock + 4 && lock < last)
+      return fail(a.pc, s, "bpf_spin_lock cannot be accessed directly by load/store", {a.ptr});
+  }
   if (loaded) *loaded = RegState::unknown();
   return std::nullopt;
 }
@@ -302,7 +316,7 @@ Checker::Step Checker::check_atomic(State& s, uint32_t pc, const isa::Decoded& d
   const RegState& p = s.reg(d.dst);
   int size = isa::access_size(d.op);
   if (p.type != RegType::Stack && p.type != RegType::MapValue && p.type != RegType::Mem &&
-      is_pointer(p.type) && p.type != RegType::MapValueOrNull)
+      is_pointer(p.type) && !maybe_null(p.type))
     return fail(pc, s,
                 fmt::format("atomic operations on {} are not allowed", reg_type_name(p.type)),
                 {d.dst});
@@ -344,7 +358,7 @@ std::optional<Checker::Step> Checker::check_helper_memory(State& s, uint32_t pc,
   }
   if (p.type == RegType::Ctx)
     return fail(pc, s, "the context cannot be passed as helper memory", {reg});
-  if (max_size == 0 && is_pointer(p.type) && p.type != RegType::MapValueOrNull) return std::nullopt;
+  if (max_size == 0 && is_pointer(p.type) && !maybe_null(p.type)) return std::nullopt;
   MemAccess a;
   a.pc = pc;
   a.ptr = reg;
@@ -356,7 +370,8 @@ std::optional<Checker::Step> Checker::check_helper_memory(State& s, uint32_t pc,
                   "copy the bytes to the stack first");
     return access_packet(s, a, nullptr);
   }
-  if (p.type == RegType::MapValue || p.type == RegType::Mem) return access_sized(s, a, nullptr);
+  if (p.type == RegType::MapValue || p.type == RegType::Mem || p.type == RegType::MapKey)
+    return access_sized(s, a, nullptr);
   if (auto e = check_access(s, a, nullptr)) return e;
   return fail(pc, s, fmt::format("r{} must point to memory", reg), {reg});
 }

@@ -47,6 +47,36 @@ State Checker::initial_state() {
   return s;
 }
 
+const FunctionInfo* Checker::global_function(uint32_t insn) const {
+  if (!func_info) return nullptr;
+  for (const FunctionInfo& f : *func_info)
+    if (f.insn == insn && f.global) return &f;
+  return nullptr;
+}
+
+State Checker::global_entry_state(const FunctionInfo& f) {
+  State s;
+  s.frames.emplace_back();
+  FrameState& frame = s.top();
+  frame.function = cfg_.function_of[f.insn];
+  frame.regs[kFp] = RegState::pointer(RegType::Stack);
+  for (int r = 1; r <= f.arg_count && r <= 5; ++r) {
+    const GlobalArg& a = f.args[static_cast<size_t>(r - 1)];
+    RegState& reg = frame.regs[static_cast<size_t>(r)];
+    switch (a.kind) {
+      case GlobalArg::Kind::Scalar:
+      case GlobalArg::Kind::Unsupported: reg = RegState::unknown(); break;
+      case GlobalArg::Kind::Ctx: reg = RegState::pointer(RegType::Ctx); break;
+      case GlobalArg::Kind::MemOrNull:
+        reg = RegState::pointer(RegType::MemOrNull);
+        reg.mem_size = a.size;
+        reg.id = new_id();
+        break;
+    }
+  }
+  return s;
+}
+
 Checker::Step Checker::step(State& s, uint32_t pc) {
   const isa::Decoded& d = cfg_.at(pc);
   switch (d.info().form) {
@@ -126,9 +156,11 @@ std::optional<Failure> Checker::check_combined_stack() const {
     uint32_t end = f + 1 < cfg_.function_starts.size() ? cfg_.function_starts[f + 1]
                                                        : static_cast<uint32_t>(cfg_.size());
     for (uint32_t pc = start; pc < end; ++pc) {
-      if (cfg_.second_slot[pc] || cfg_.at(pc).op != isa::Op::CallLocal) continue;
-      auto target = static_cast<uint32_t>(*isa::branch_target(cfg_.at(pc), pc));
-      uint32_t callee = cfg_.function_of[target];
+      // Callbacks (lddw src=4) count as calls, as Linux's check_max_stack_depth counts them.
+      std::optional<uint32_t> target = called_function(cfg_, pc);
+      if (!target) continue;
+      uint32_t callee = cfg_.function_of[*target];
+      if (callee == f) continue;
       if (calls + 1 > kMaxFrames) continue;
       if (auto failure = walk(callee, total, calls + 1)) return failure;
     }

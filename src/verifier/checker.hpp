@@ -7,10 +7,13 @@
 // and decides what to explore next.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "verifier/cfg.hpp"
@@ -26,6 +29,27 @@ struct Options {
   uint32_t raw_memory_size = 0;
   /// Keep the path that led to a rejection.
   bool record_path = false;
+};
+
+/// An argument of a global function, from its BTF prototype (Linux's btf_prepare_func_args).
+struct GlobalArg {
+  enum class Kind : uint8_t {
+    Scalar,       ///< an integer or enum
+    Ctx,          ///< a pointer to the program type's context structure
+    MemOrNull,    ///< a pointer to `size` bytes, or null
+    Unsupported,  ///< anything else: Linux refuses the function
+  } kind = Kind::Scalar;
+  uint32_t size = 0;
+};
+
+/// A function of the program as BTF func_info describes it (the loader's FuncInfo).
+struct FunctionInfo {
+  uint32_t insn = 0;    ///< its first instruction
+  bool global = false;  ///< BTF_FUNC_GLOBAL linkage (else static)
+  /// Global functions: the arguments and whether it returns nothing (void).
+  std::array<GlobalArg, 5> args{};
+  uint8_t arg_count = 0;
+  bool returns_void = false;
 };
 
 /// One context load or store, for the rewrite to the runtime's context (ctx_rewrite.hpp).
@@ -54,6 +78,8 @@ class Checker {
     std::optional<State> taken;  ///< Fork: the state of the jump-taken side ...
     uint32_t taken_pc = 0;       ///< ... and where it goes
     std::optional<Failure> failure;
+    /// Next: a callback's exit, going back to the helper call that calls it (a loop head).
+    bool callback_return = false;
 
     /// Continue at `pc`.
     static Step to(uint32_t pc) {
@@ -69,8 +95,23 @@ class Checker {
     }
   };
 
+  /// Linux's program facts that are not in the program type: the license (gpl_only helpers)
+  /// and BPF_F_SLEEPABLE (map types). Set before the analysis.
+  std::string_view license = "GPL";
+  bool sleepable = false;
+  /// The program's func_info when it comes from an object (possibly empty: no BTF); Linux
+  /// then wants every callback described there, and static.
+  std::optional<std::span<const FunctionInfo>> func_info = std::nullopt;
+
   /// The state at the program's entry.
   State initial_state();
+  /// The state at the entry of global function `f` when it is verified on its own (Linux's
+  /// do_check_common for a global subprogram): its arguments as its BTF prototype says.
+  State global_entry_state(const FunctionInfo& f);
+  /// The global function being verified on its own, or null for the program itself.
+  const FunctionInfo* global_entry = nullptr;
+  /// The global function at `insn`, if func_info describes one there.
+  const FunctionInfo* global_function(uint32_t insn) const;
   /// Checks the instruction at `pc` against `state` and moves `state` past it.
   Step step(State& state, uint32_t pc);
   /// The facts learnt; call once the analysis has ended.
@@ -140,6 +181,21 @@ class Checker {
   Step check_helper_call(State& s, uint32_t pc, const isa::Decoded& d);
   Step check_local_call(State& s, uint32_t pc, const isa::Decoded& d);
   Step check_exit(State& s, uint32_t pc);
+  Step check_callback_exit(State& s, uint32_t pc);
+  Step check_global_call(State& s, uint32_t pc, const FunctionInfo& f);
+  Step check_callback_call(State& s, State before, uint32_t pc, const helpers::HelperProto& p,
+                           const std::optional<uint32_t>& map);
+  std::optional<Step> check_call_rules(const State& s, uint32_t pc, const helpers::HelperProto& p);
+  std::optional<Step> check_func_arg(State& s, uint32_t pc, const helpers::HelperProto& p, int r);
+  std::optional<Step> check_release_arg(State& s, uint32_t pc, const helpers::HelperProto& p,
+                                        int r);
+  std::optional<Step> check_spin_lock_arg(State& s, uint32_t pc, const helpers::HelperProto& p,
+                                          int r);
+  std::optional<Step> check_const_str_arg(State& s, uint32_t pc, const helpers::HelperProto& p,
+                                          int r);
+  std::optional<Step> check_map_program_rules(const State& s, uint32_t pc, uint32_t map) const;
+  void set_return(State& s, uint32_t pc, const helpers::HelperProto& p,
+                  const std::optional<uint32_t>& map);
   Step check_legacy_load(State& s, uint32_t pc, const isa::Decoded& d);
   std::optional<Step> check_helper_args(State& s, uint32_t pc, const helpers::HelperProto& p,
                                         std::optional<uint32_t>& map);
@@ -159,6 +215,9 @@ class Checker {
   uint32_t next_id_ = 0;
   /// The helper being checked may be given packet memory (Linux's pkt_access).
   bool helper_packet_access_ = false;
+  /// The helper being checked: its reference argument (released), its allocation size.
+  uint32_t release_ref_ = 0;
+  uint64_t alloc_size_ = 0;
   Facts facts_;
   /// By slot: 0 not a memory access yet, 1 through the context, 2 through another pointer.
   std::vector<uint8_t> pointer_class_;

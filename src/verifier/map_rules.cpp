@@ -19,7 +19,15 @@ enum MapType : uint32_t {
   kHash = 1, kArray = 2, kProgArray = 3, kPerfEventArray = 4, kPercpuHash = 5,
   kPercpuArray = 6, kLruHash = 9, kLruPercpuHash = 10, kLpmTrie = 11, kArrayOfMaps = 12,
   kHashOfMaps = 13, kDevmap = 14, kCpumap = 16, kXskmap = 17, kQueue = 22, kStack = 23,
-  kDevmapHash = 25, kRingbuf = 27, kBloomFilter = 30,
+  kSkStorage = 24, kDevmapHash = 25, kRingbuf = 27, kInodeStorage = 28, kTaskStorage = 29,
+  kBloomFilter = 30, kUserRingbuf = 31, kCgrpStorage = 32, kArena = 33,
+};
+
+// Linux 6.18's check_map_prog_compatibility: what sleepable programs may use.
+constexpr std::array<uint32_t, 17> kSleepable = {
+    kHash,        kLruHash,     kArray,        kPercpuHash,  kPercpuArray, kLruPercpuHash,
+    kArrayOfMaps, kHashOfMaps,  kRingbuf,      kUserRingbuf, kInodeStorage, kSkStorage,
+    kTaskStorage, kCgrpStorage, kQueue,        kStack,       kArena,
 };
 
 // Maps whose values are plain memory: what the generic map helpers work on.
@@ -32,7 +40,8 @@ struct Rule {
 };
 
 const Rule kRules[] = {
-    {1, {}},                                       // map_lookup_elem
+    {1, {kHash, kArray, kPercpuHash, kPercpuArray, kLruHash, kLruPercpuHash, kLpmTrie,
+         kArrayOfMaps, kHashOfMaps}},               // map_lookup_elem
     {2, {}},                                       // map_update_elem
     {3, {}},                                       // map_delete_elem
     {12, {kProgArray}},                            // tail_call
@@ -44,7 +53,7 @@ const Rule kRules[] = {
     {130, {kRingbuf}},                             // ringbuf_output
     {131, {kRingbuf}},                             // ringbuf_reserve
     {134, {kRingbuf}},                             // ringbuf_query
-    {164, {}},                                     // for_each_map_elem
+    {164, {kHash, kArray, kPercpuHash, kPercpuArray, kLruHash, kLruPercpuHash}},  // for_each
     {195, {kPercpuHash, kPercpuArray, kLruPercpuHash}},  // map_lookup_percpu_elem
 };
 
@@ -64,8 +73,21 @@ std::string map_helper_refusal(uint32_t helper, uint32_t map_type) {
                                           : std::span<const uint32_t>(rule->maps.begin(), rule->maps.size());
   if (contains(allowed, map_type)) return {};
   if (map_type == kArrayOfMaps || map_type == kHashOfMaps)
-    return "maps of maps are not supported by the verifier yet (their lookups give inner maps)";
+    return fmt::format("cannot pass map_type {} into func #{}: programs may only look up "
+                       "a map of maps",
+                       map_type, helper);
   return fmt::format("a map of type {} cannot be passed to helper #{}", map_type, helper);
+}
+
+std::string map_program_refusal(const MapInfo& map, const ProgramTypeInfo& type, bool sleepable) {
+  if (sleepable && !contains(kSleepable, map.type))
+    return fmt::format(
+        "Sleepable programs can only use array, hash, ringbuf and local storage maps (map type "
+        "{} in a sleepable {} program)",
+        map.type, type.name);
+  if (map.spin_lock_off && type.linux_type == 1u)
+    return "socket filter progs cannot use bpf_spin_lock yet";
+  return {};
 }
 
 }  // namespace pollen::verifier

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "helpers/helpers.hpp"
 #include "isa/isa.hpp"
@@ -22,6 +23,13 @@ struct MapInfo {
   uint32_t max_entries = 0;
   bool read_only = false;     ///< BPF_F_RDONLY_PROG: programs may not write values
   bool direct_value = false;  ///< lddw src=2/6 may address its value (array maps, global data)
+  /// ARRAY_OF_MAPS, HASH_OF_MAPS: the number (for map_info) of the description of the maps it
+  /// holds; a lookup gives a pointer to such a map, or null.
+  std::optional<uint32_t> inner = std::nullopt;
+  /// The offset of the struct bpf_spin_lock in its value, when the value has one (from BTF).
+  std::optional<uint32_t> spin_lock_off = std::nullopt;
+  /// Read-only maps: the value's bytes, for constant strings (bpf_snprintf's format).
+  std::vector<uint8_t> data = {};
 };
 
 class Platform {

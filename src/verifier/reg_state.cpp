@@ -22,6 +22,9 @@ const char* reg_type_name(RegType type) {
     case RegType::PacketMeta: return "pkt_meta";
     case RegType::PacketEnd: return "pkt_end";
     case RegType::Mem: return "mem";
+    case RegType::MemOrNull: return "ringbuf_mem_or_null";
+    case RegType::MapKey: return "map_key";
+    case RegType::Func: return "func";
   }
   return "?";
 }
@@ -31,7 +34,8 @@ std::string RegState::str() const {
   if (type == RegType::Scalar) {
     std::string v = value.str();
     if (value.is_const()) return v;
-    return fmt::format("scalar({}{})", id ? fmt::format("id={},", id) : "", v);
+    if (id) return fmt::format("scalar(id={}{}{})", id, v.empty() ? "" : ",", v);
+    return fmt::format("scalar({})", v);
   }
   // Stack pointers with a known offset print as "fp-8", as Linux does.
   if (type == RegType::Stack && value.is_zero())
@@ -46,10 +50,16 @@ std::string RegState::str() const {
     parts.push_back(range == kAtPacketEnd       ? std::string("r=at_end")
                     : range == kBeyondPacketEnd ? std::string("r=beyond_end")
                                                 : fmt::format("r={}", range));
-  if (type == RegType::Mem) parts.push_back(fmt::format("size={}", mem_size));
+  if (type == RegType::Mem || type == RegType::MemOrNull)
+    parts.push_back(fmt::format("size={}", mem_size));
+  if (type == RegType::MapKey) parts.push_back(fmt::format("map={}", map));
+  if (type == RegType::Func) parts.push_back(fmt::format("insn={}", mem_size));
+  if (ref) parts.push_back(fmt::format("ref={}", ref));
   if (!value.is_zero()) parts.push_back(value.str());
-  if (parts.empty()) return reg_type_name(type);
-  return fmt::format("{}({})", reg_type_name(type), fmt::join(parts, ","));
+  // A global function's pointer argument is memory or null, with no reference behind it.
+  const char* name = type == RegType::MemOrNull && ref == 0 ? "mem_or_null" : reg_type_name(type);
+  if (parts.empty()) return name;
+  return fmt::format("{}({})", name, fmt::join(parts, ","));
 }
 
 }  // namespace pollen::verifier

@@ -25,17 +25,25 @@ enum class RegType : uint8_t {
   Packet,          ///< inside the packet, from ctx->data
   PacketMeta,      ///< inside the packet's metadata, from ctx->data_meta
   PacketEnd,       ///< one past the packet, from ctx->data_end
-  Mem,             ///< memory of a known size (the raw program type's r1)
+  Mem,             ///< memory of a known size (the raw program type's r1, a ring buffer record)
+  MemOrNull,       ///< bpf_ringbuf_reserve's result before its null check
+  MapKey,          ///< a key of a map, read-only (bpf_for_each_map_elem's callback r2)
+  Func,            ///< a function of the program, from lddw src=4 (a callback)
 };
 
 /// "scalar", "ctx", "fp", "map_ptr", "map_value", "map_value_or_null", "pkt", "pkt_meta",
-/// "pkt_end", "mem", "uninit".
+/// "pkt_end", "mem", "ringbuf_mem_or_null", "map_key", "func", "uninit".
 const char* reg_type_name(RegType type);
 
 /// Packet ranges an earlier comparison gave a pointer known at or past data_end (Linux's
 /// AT_PKT_END, BEYOND_PKT_END): no access through it can be inside the packet.
 inline constexpr int32_t kAtPacketEnd = -1;
 inline constexpr int32_t kBeyondPacketEnd = -2;
+
+/// True for kinds that may be null until a null check (Linux's PTR_MAYBE_NULL).
+inline bool maybe_null(RegType t) {
+  return t == RegType::MapValueOrNull || t == RegType::MemOrNull;
+}
 
 /// True for kinds that hold an address.
 inline bool is_pointer(RegType t) {
@@ -60,8 +68,11 @@ struct RegState {
   int32_t range = 0;
   /// MapPtr, MapValue, MapValueOrNull: the map, as the platform numbers it.
   uint32_t map = 0;
-  /// Mem: its size in bytes.
+  /// Mem, MemOrNull: its size in bytes. MapKey: the map. Func: the function's first slot.
   uint32_t mem_size = 0;
+  /// The reference this pointer belongs to (Linux's ref_obj_id): a ring buffer record that
+  /// must be released; every copy and derived pointer dies with the release. 0: none.
+  uint32_t ref = 0;
   /// Stack: the frame (0 = the main function's) whose stack it points into.
   uint32_t frame = 0;
 

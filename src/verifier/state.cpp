@@ -22,6 +22,11 @@ class IdMap {
     return true;
   }
   // Pointer ids: 0 means "no variable offset" (packet) or "no tie", and must match exactly.
+  // Reference ids: 0 (no reference) only matches 0.
+  bool ref_ids(uint32_t old_id, uint32_t cur_id) {
+    if (old_id == 0 || cur_id == 0) return old_id == cur_id;
+    return refs_.match(old_id, cur_id);
+  }
   bool pointer_ids(uint32_t old_id, uint32_t cur_id) {
     if (old_id == 0 || cur_id == 0) return old_id == cur_id;
     return match(old_id, cur_id);
@@ -37,11 +42,21 @@ class IdMap {
   static constexpr uint32_t kTempIds = 0x80000000u;
   std::vector<std::pair<uint32_t, uint32_t>> pairs_;
   uint32_t temp_ = 0;
+  struct Pairs {
+    std::vector<std::pair<uint32_t, uint32_t>> pairs;
+    bool match(uint32_t o, uint32_t c) {
+      for (const auto& [a, b] : pairs)
+        if (a == o || b == c) return a == o && b == c;
+      pairs.emplace_back(o, c);
+      return true;
+    }
+  } refs_;
 };
 
 bool regsafe(const RegState& old, const RegState& cur, IdMap& ids) {
   if (old.type == RegType::NotInit) return true;
   if (old.type != cur.type) return false;
+  if (old.type != RegType::Scalar && !ids.ref_ids(old.ref, cur.ref)) return false;
   switch (old.type) {
     case RegType::NotInit: return true;
     case RegType::Scalar: return old.value.includes(cur.value) && ids.scalar_ids(old.id, cur.id);
@@ -62,7 +77,13 @@ bool regsafe(const RegState& old, const RegState& cur, IdMap& ids) {
       return old.range <= cur.range && old.off == cur.off && old.value.includes(cur.value) &&
              ids.pointer_ids(old.id, cur.id);
     case RegType::Mem:
-      return old.mem_size == cur.mem_size && old.off == cur.off && old.value.includes(cur.value);
+    case RegType::MapKey:
+      return old.map == cur.map && old.mem_size == cur.mem_size && old.off == cur.off &&
+             old.value.includes(cur.value);
+    case RegType::MemOrNull:
+      return old.mem_size == cur.mem_size && old.off == cur.off && old.value == cur.value &&
+             ids.pointer_ids(old.id, cur.id);
+    case RegType::Func: return old.mem_size == cur.mem_size;
   }
   return false;
 }
@@ -115,14 +136,18 @@ void hash_reg(uint64_t& h, const RegState& r) {
       (static_cast<uint64_t>(static_cast<uint32_t>(r.off)) << 32) | static_cast<uint32_t>(r.range));
   mix(h, (uint64_t{r.map} << 32) | r.mem_size);
   mix(h, r.frame);
+  mix(h, r.ref != 0);
 }
 
 }  // namespace
 
 uint64_t state_hash(const State& state) {
   uint64_t h = state.frames.size();
+  mix(h, state.refs.size());
+  mix(h, state.lock ? state.lock->map + 1 : 0);
   for (const FrameState& f : state.frames) {
     mix(h, (uint64_t{f.callsite} << 32) | f.function);
+    mix(h, f.callback);
     for (const RegState& r : f.regs) hash_reg(h, r);
     // Slots never written are skipped: a state with more of them is the same state.
     for (size_t i = 0; i < f.stack.slots().size(); ++i) {
@@ -151,11 +176,19 @@ void State::for_each_reg(const std::function<void(RegState&)>& fn) {
 
 bool subsumes(const State& old, const State& cur) {
   if (old.frames.size() != cur.frames.size()) return false;
+  if (old.refs.size() != cur.refs.size()) return false;
+  if (old.lock.has_value() != cur.lock.has_value()) return false;
   IdMap ids;
+  // The same references held, acquired in the same order (Linux's refsafe).
+  for (size_t i = 0; i < old.refs.size(); ++i)
+    if (!ids.ref_ids(old.refs[i].id, cur.refs[i].id)) return false;
+  if (old.lock && (old.lock->map != cur.lock->map || !ids.pointer_ids(old.lock->id, cur.lock->id)))
+    return false;
   for (size_t f = 0; f < old.frames.size(); ++f) {
     const FrameState& o = old.frames[f];
     const FrameState& c = cur.frames[f];
-    if (o.callsite != c.callsite || o.function != c.function) return false;
+    if (o.callsite != c.callsite || o.function != c.function || o.callback != c.callback)
+      return false;
     for (size_t r = 0; r < o.regs.size(); ++r)
       if (!regsafe(o.regs[r], c.regs[r], ids)) return false;
     if (!stacksafe(o.stack, c.stack, ids)) return false;

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,12 +27,33 @@ struct FrameState {
   StackState stack;
   uint32_t callsite = 0;  ///< frames above 0: the slot of the call that made this frame
   uint32_t function = 0;  ///< index of the function (subprogram) that runs in it
+  /// A callback's frame (bpf_loop, bpf_for_each_map_elem): its exit goes back to the helper
+  /// call at `callsite`, which may call it again, and r0 there must be 0 or 1.
+  bool callback = false;
+  uint32_t refs_at_entry = 0;  ///< callbacks: references held when it was called
 
   friend bool operator==(const FrameState&, const FrameState&) = default;
 };
 
+/// A reference the program holds (Linux's bpf_reference_state): a ring buffer record.
+struct Reference {
+  uint32_t id = 0;
+  uint32_t insn = 0;  ///< the call that acquired it
+  friend bool operator==(const Reference&, const Reference&) = default;
+};
+
+/// The bpf_spin_lock held (Linux's active_lock): the map value's map and the id of the pointer
+/// it was taken through (0 for global data, which has no lookup).
+struct HeldLock {
+  uint32_t map = 0;
+  uint32_t id = 0;
+  friend bool operator==(const HeldLock&, const HeldLock&) = default;
+};
+
 struct State {
   std::vector<FrameState> frames;  ///< frames.back() is the running function's
+  std::vector<Reference> refs;     ///< references not yet released, in acquisition order
+  std::optional<HeldLock> lock;    ///< the spin lock held, if any
 
   FrameState& top() { return frames.back(); }
   const FrameState& top() const { return frames.back(); }

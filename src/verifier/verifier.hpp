@@ -11,6 +11,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "isa/isa.hpp"
@@ -33,7 +34,21 @@ struct Input {
   const Platform* platform = &default_platform();
   Options options;
   std::span<const SourceLine> lines;  ///< sorted by insn; may be empty
+  /// The program's license: helpers Linux marks gpl_only may be called only under a
+  /// GPL-compatible one (Linux's license_is_gpl_compatible).
+  std::string_view license = "GPL";
+  /// Loaded with BPF_F_SLEEPABLE (syscall programs always are): only some map types may be
+  /// used (Linux's check_map_prog_compatibility).
+  bool sleepable = false;
+  /// An object's program: its BTF func_info (empty without BTF). Callbacks must be static
+  /// functions described there (Linux: "missing btf func_info", "callback function not
+  /// static"). Unset for programs that do not come from an object.
+  std::optional<std::span<const FunctionInfo>> func_info = std::nullopt;
 };
+
+/// Linux's license_is_gpl_compatible(): "GPL", "GPL v2", "GPL and additional rights",
+/// "Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL".
+bool license_is_gpl_compatible(std::string_view license);
 
 struct Rejection {
   uint32_t insn = 0;

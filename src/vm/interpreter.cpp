@@ -157,6 +157,7 @@ Result<uint64_t> Interpreter::run(const RunArgs& args, const RunOptions& options
   m.ctx.env = options.env;
   m.ctx.slot = options.slot;
   m.ctx.checked = options.checked;
+  m.ctx.tail_call_count = options.tail_call_count;
   m.ctx.regions = args.regions;
   m.ctx.maps = args.maps;
   m.ctx.trace = options.trace;

@@ -25,6 +25,9 @@ struct RunOptions {
   void* env = nullptr;       ///< handed to helpers through RunContext::env
   uint32_t slot = 0;         ///< execution slot of the calling worker (bpf_get_smp_processor_id)
   TraceSink trace;           ///< where bpf_trace_printk writes (stderr by default)
+  /// Tail calls already made by the run this one continues (an engine handing a tail call
+  /// over to the interpreter), so that the run as a whole stops at Linux's limit.
+  uint32_t tail_call_count = 0;
 };
 
 /// The arguments of one run: r1..r5 and, for checked mode, the memory the program was given

@@ -2,7 +2,9 @@
 // KernelObject: libbpf's bpf_object API to load an example object, bpf_prog_test_run_opts to
 // run it (syscall programs write their context back into ctx_in; Linux refuses ctx_out for
 // them), and the map commands to read every map afterwards: get_next_key + lookup for keyed
-// maps, lookup_and_delete for queues and stacks, a ring_buffer consumer for ring buffers.
+// maps, lookup_and_delete for queues and stacks, a ring_buffer consumer for ring buffers. XDP
+// programs get data_in, data_out and (with ctx_in) ctx_out buffers as net/bpf/test_run.c
+// expects them.
 #include "kernel_object_runner.hpp"
 
 #include <bpf/bpf.h>
@@ -33,8 +35,13 @@ std::string& libbpf_log() {
 
 int collect_log(libbpf_print_level level, const char* format, va_list args) {
   if (level == LIBBPF_DEBUG) return 0;
-  char line[1024];
-  vsnprintf(line, sizeof line, format, args);
+  // The verifier's log comes as one message, often longer than any fixed buffer.
+  va_list again;
+  va_copy(again, args);
+  const int size = vsnprintf(nullptr, 0, format, args);
+  std::string line(size > 0 ? size_t(size) : 0, '\0');
+  if (size > 0) vsnprintf(line.data(), line.size() + 1, format, again);
+  va_end(again);
   libbpf_log() += line;
   if (libbpf_log().size() > 4096) libbpf_log().erase(0, libbpf_log().size() - 4096);
   return 0;
@@ -111,6 +118,32 @@ Result<MapContents> dump_ringbuf(int fd) {
   return out;
 }
 
+// Runs the calling thread on CPU 0 while it lives, so that per-CPU values and
+// bpf_get_smp_processor_id match Pollen's slot 0.
+class PinnedToCpu0 {
+ public:
+  PinnedToCpu0() {
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    CPU_SET(0, &cpus);
+    sched_getaffinity(0, sizeof old_, &old_);
+    sched_setaffinity(0, sizeof cpus, &cpus);
+  }
+  ~PinnedToCpu0() { sched_setaffinity(0, sizeof old_, &old_); }
+  PinnedToCpu0(const PinnedToCpu0&) = delete;
+  PinnedToCpu0& operator=(const PinnedToCpu0&) = delete;
+
+ private:
+  cpu_set_t old_;
+};
+
+// sizeof(struct xdp_md) in Linux 6.x (data, data_end, data_meta, ingress_ifindex,
+// rx_queue_index, egress_ifindex); the ctx_out buffer is bigger so a longer struct shows.
+constexpr size_t kXdpMdSize = 24;
+// The most an XDP test run can add in front of or behind the input: one page (headroom,
+// frame and tailroom all fit in it), so data_out can never be too small (ENOSPC).
+constexpr size_t kXdpGrowth = 4096;
+
 }  // namespace
 
 struct KernelObject::State {
@@ -130,6 +163,23 @@ bool KernelObject::available(std::string& why) {
     return false;
   }
   close(fd);
+  // r0 = XDP_PASS; exit: loaded and run once on an Ethernet header's worth of zeros.
+  const bpf_insn pass[] = {{BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 2},
+                           {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
+  fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "pollen_probe", "GPL", pass, 2, nullptr);
+  if (fd < 0) {
+    why = std::string("cannot load a BPF program (") + std::strerror(errno) + ")";
+    return false;
+  }
+  uint8_t packet[14] = {};
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = packet, .data_size_in = sizeof packet);
+  const int err = bpf_prog_test_run_opts(fd, &opts);
+  close(fd);
+  if (err != 0 || opts.retval != 2) {
+    why = std::string("BPF_PROG_TEST_RUN does not run a trivial XDP program (") +
+          (err != 0 ? std::strerror(-err) : "wrong verdict") + ")";
+    return false;
+  }
   return true;
 }
 
@@ -147,21 +197,80 @@ Result<KernelObject> KernelObject::load(const std::string& path) {
 Result<KernelRun> KernelObject::test_run(const std::string& name, std::vector<uint8_t> ctx_in) {
   bpf_program* prog = bpf_object__find_program_by_name(state_->object, name.c_str());
   if (!prog) return kernel_error("no program " + name, ENOENT);
-  // Run on CPU 0 so that per-CPU values and bpf_get_smp_processor_id match Pollen's slot 0.
-  cpu_set_t cpus, old;
-  CPU_ZERO(&cpus);
-  CPU_SET(0, &cpus);
-  sched_getaffinity(0, sizeof old, &old);
-  sched_setaffinity(0, sizeof cpus, &cpus);
   LIBBPF_OPTS(bpf_test_run_opts, opts);
   if (!ctx_in.empty()) {
     opts.ctx_in = ctx_in.data();
     opts.ctx_size_in = static_cast<uint32_t>(ctx_in.size());
   }
-  int err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
-  sched_setaffinity(0, sizeof old, &old);
+  int err;
+  {
+    PinnedToCpu0 pin;
+    err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
+  }
   if (err != 0) return kernel_error("BPF_PROG_TEST_RUN " + name, errno);
   return KernelRun{opts.retval, std::move(ctx_in)};
+}
+
+Result<KernelXdpRun> KernelObject::test_run_xdp(const std::string& name,
+                                                const KernelXdpInput& input) {
+  bpf_program* prog = bpf_object__find_program_by_name(state_->object, name.c_str());
+  if (!prog) return kernel_error("no program " + name, ENOENT);
+  if (bpf_program__type(prog) != BPF_PROG_TYPE_XDP)
+    return kernel_error("program " + name + " is not an XDP program", EINVAL);
+  // Sized from the most the kernel can return instead of retrying on ENOSPC: a retry would
+  // run the program again and repeat its effects on the maps.
+  KernelXdpRun run;
+  run.data_out.resize(input.data_in.size() + kXdpGrowth);
+  std::vector<uint8_t> ctx_in;
+  LIBBPF_OPTS(bpf_test_run_opts, opts);
+  opts.data_in = input.data_in.data();
+  opts.data_size_in = static_cast<uint32_t>(input.data_in.size());
+  opts.data_out = run.data_out.data();
+  opts.data_size_out = static_cast<uint32_t>(run.data_out.size());
+  opts.repeat = input.repeat;
+  // ctx_out only with ctx_in: given ctx_out alone, Linux makes up an all-zero struct xdp_md
+  // as if it were ctx_in, whose data_end (0) changes the run (bpf_ctx_init()).
+  if (input.ctx_in) {
+    ctx_in = *input.ctx_in;
+    run.ctx_out.resize(kXdpMdSize + 16);
+    opts.ctx_in = ctx_in.data();
+    opts.ctx_size_in = static_cast<uint32_t>(ctx_in.size());
+    opts.ctx_out = run.ctx_out.data();
+    opts.ctx_size_out = static_cast<uint32_t>(run.ctx_out.size());
+  }
+  int err;
+  {
+    PinnedToCpu0 pin;
+    err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
+  }
+  if (err != 0) {
+    const int code = -err;
+    if (code == ENOSPC)
+      return kernel_error("BPF_PROG_TEST_RUN " + name + ": data_out of " +
+                              std::to_string(run.data_out.size()) + " bytes is too small for " +
+                              std::to_string(opts.data_size_out),
+                          code);
+    return KernelXdpRun{code, 0, {}, {}};
+  }
+  run.retval = opts.retval;
+  run.data_out.resize(opts.data_size_out);
+  run.ctx_out.resize(input.ctx_in ? opts.ctx_size_out : 0);
+  return run;
+}
+
+Result<void> KernelObject::update(const std::string& map, const std::vector<uint8_t>& key,
+                                  const std::vector<uint8_t>& value, uint64_t flags) {
+  bpf_map* found = nullptr;
+  bpf_map* each = nullptr;
+  bpf_object__for_each_map(each, state_->object) {
+    if (pollen_name(each) == map) found = each;
+  }
+  if (!found) return kernel_error("no map " + map, ENOENT);
+  if (key.size() != bpf_map__key_size(found) || value.size() != bpf_map__value_size(found))
+    return kernel_error("map " + map + ": key or value of the wrong size", EINVAL);
+  if (bpf_map_update_elem(bpf_map__fd(found), key.data(), value.data(), flags) != 0)
+    return kernel_error("BPF_MAP_UPDATE_ELEM " + map, errno);
+  return {};
 }
 
 Result<std::map<std::string, MapContents>> KernelObject::dump() {

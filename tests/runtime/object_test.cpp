@@ -60,6 +60,23 @@ TestRunOptions with_ctx(Bytes ctx) {
   return options;
 }
 
+// Linux refuses PROG_ARRAY and LPM_TRIE maps in sleepable programs, and syscall programs are
+// sleepable, so Pollen's verifier refuses the tail_calls and lpm examples as the kernel does
+// (the kernel differential checks that). Their map semantics are tested in the unsafe mode.
+TestRunOptions unsafe_with_ctx(Bytes ctx) {
+  TestRunOptions options = with_ctx(std::move(ctx));
+  options.unsafe_no_verify = true;
+  return options;
+}
+
+void expect_rejected_as_sleepable(Object& object, const char* program, Bytes ctx) {
+  auto refused = object.test_run(program, with_ctx(std::move(ctx)));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Errc::Rejected);
+  EXPECT_NE(refused.error().message.find("Sleepable programs can only use"), std::string::npos)
+      << refused.error().message;
+}
+
 TEST(Object, ListsProgramsAndGlobalDataMaps) {
   OPEN_EXAMPLE(object, "global_data");
   ASSERT_EQ(object.programs().size(), 1u);
@@ -189,13 +206,15 @@ TEST(Object, MapInMapHoldsItsInitialInnerMaps) {
 // examples have no kernel comparison; their results are worked out from the sources.
 TEST(Object, TailCallsFollowTheProgArray) {
   OPEN_EXAMPLE(object, "tail_calls");
+  expect_rejected_as_sleepable(object, "tail_calls", concat({le(0, 4), le(0, 4)}));
   struct Expect {
     uint32_t stage;
     uint64_t retval;
     uint32_t steps;
   };
   for (const Expect& e : {Expect{0, 0, 1}, Expect{1, 2, 111}, Expect{2, 2, 101}, Expect{3, 0, 1}}) {
-    auto run = object.test_run("tail_calls", with_ctx(concat({le(e.stage, 4), le(0, 4)})));
+    auto run =
+        object.test_run("tail_calls", unsafe_with_ctx(concat({le(e.stage, 4), le(0, 4)})));
     ASSERT_TRUE(run) << run.error().str();
     EXPECT_EQ(run->retval, e.retval) << "stage " << e.stage;
     EXPECT_EQ(run->ctx_out, concat({le(e.stage, 4), le(e.steps, 4)})) << "stage " << e.stage;
@@ -207,6 +226,7 @@ TEST(Object, TailCallsFollowTheProgArray) {
 
 TEST(Object, LpmTrieFindsTheLongestPrefix) {
   OPEN_EXAMPLE(object, "lpm");
+  expect_rejected_as_sleepable(object, "lpm", concat({le(0, 4), le(0, 4), le(0, 8)}));
   struct Expect {
     uint32_t addr;  // host order
     uint32_t route;
@@ -214,7 +234,7 @@ TEST(Object, LpmTrieFindsTheLongestPrefix) {
   for (const Expect& e : {Expect{0x0a010203, 3}, Expect{0x0a010909, 2}, Expect{0x0a090909, 1},
                           Expect{0xc0a80001, 4}, Expect{0x08080808, 9}}) {
     auto run = object.test_run(
-        "lpm", with_ctx(concat({le(__builtin_bswap32(e.addr), 4), le(0, 4), le(0, 8)})));
+        "lpm", unsafe_with_ctx(concat({le(__builtin_bswap32(e.addr), 4), le(0, 4), le(0, 8)})));
     ASSERT_TRUE(run) << run.error().str();
     EXPECT_EQ(run->retval, e.route) << std::hex << e.addr;
   }
@@ -253,6 +273,18 @@ TEST(Object, HostMapAccessByName) {
   ASSERT_FALSE(short_key);
   EXPECT_NE(short_key.error().message.find("key is 2 bytes, the map's is 4"), std::string::npos);
   EXPECT_FALSE(object.lookup("nope", le(0, 4)));
+}
+
+TEST(Object, RodataIsFrozenForTheHostAsLibbpfFreezesIt) {
+  OPEN_EXAMPLE(object, "global_data");
+  auto rodata = object.lookup(".rodata", le(0, 4));
+  ASSERT_TRUE(rodata) << rodata.error().str();
+  auto write = object.update(".rodata", le(0, 4), *rodata);
+  ASSERT_FALSE(write);
+  EXPECT_NE(write.error().message.find("(EPERM)"), std::string::npos) << write.error().message;
+  auto data = object.lookup(".data", le(0, 4));
+  ASSERT_TRUE(data) << data.error().str();
+  EXPECT_TRUE(object.update(".data", le(0, 4), *data));
 }
 
 TEST(Object, PerCpuMapsHaveOneValuePerSlot) {

@@ -8,7 +8,8 @@
 //   message: r0 may be null        a substring of the rejection (reject only)
 //   insn: 4                        the rejected instruction (optional)
 //   mem: 64                        raw: the bytes r1 points to
-//   map: 1 hash key=4 value=8      a map the program may name by fd: fd, type, sizes, flags
+//   map: 1 hash key=4 value=8      a map the program may name by fd: fd, type (hash, array,
+//                                  ringbuf, prog_array), sizes, flags
 //   kernel: rejects                what Linux does when it differs from the verdict, and why
 //   <assembly>
 //
@@ -26,7 +27,7 @@ namespace pollen::test {
 
 struct CaseMap {
   uint32_t fd = 0;
-  std::string type = "array";  ///< hash, array, ringbuf
+  std::string type = "array";  ///< hash, array, ringbuf, prog_array (key=4 value=4)
   uint32_t key_size = 4;
   uint32_t value_size = 8;
   uint32_t max_entries = 1;

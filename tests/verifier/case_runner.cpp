@@ -57,6 +57,8 @@ struct RunnerState {
   std::vector<std::vector<uint8_t>>* values = nullptr;  ///< one value buffer per map
   uint64_t lookups = 0;
   uint64_t ticks = 0;  ///< the deterministic clocks and random numbers
+  std::vector<uint8_t> records = std::vector<uint8_t>(8 * 4096);  ///< ring buffer records
+  uint64_t reserved = 0;
 };
 
 RunnerState& state_of(vm::RunContext* ctx) {
@@ -128,6 +130,29 @@ uint64_t ringbuf_output(uint64_t, uint64_t data, uint64_t size, uint64_t, uint64
   return 0;
 }
 
+// Every slot of a test PROG_ARRAY is empty: the tail call fails and the program goes on.
+uint64_t tail_call(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, vm::RunContext*) {
+  return static_cast<uint64_t>(-2);  // -ENOENT
+}
+
+// A record of up to 4 KiB, every other call; in checked mode it is the run's memory until it
+// is submitted or discarded.
+uint64_t ringbuf_reserve(uint64_t, uint64_t size, uint64_t, uint64_t, uint64_t,
+                         vm::RunContext* ctx) {
+  RunnerState& st = state_of(ctx);
+  if (st.lookups++ % 2 == 1 || size > 4096) return 0;
+  uint64_t addr = reinterpret_cast<uint64_t>(st.records.data()) + st.reserved++ % 8 * 4096;
+  if (ctx->checked && !ctx->dynamic.add(addr, size, vm::DynamicKind::RingbufRecord)) return 0;
+  return addr;
+}
+
+uint64_t ringbuf_release(uint64_t record, uint64_t, uint64_t, uint64_t, uint64_t,
+                         vm::RunContext* ctx) {
+  if (ctx->checked && !ctx->dynamic.remove(record, vm::DynamicKind::RingbufRecord))
+    ctx->fault = fmt::format("ring buffer record {:#x} released but not reserved", record);
+  return 0;
+}
+
 // Clocks and random numbers that give the same sequence in every run, so that two runs of one
 // program can be compared.
 uint64_t ticking(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, vm::RunContext* ctx) {
@@ -158,6 +183,10 @@ vm::HelperTable test_helpers() {
   table.fn[44] = adjust_head;
   table.fn[113] = probe_read;
   table.fn[130] = ringbuf_output;
+  table.fn[helpers::id::kTailCall] = tail_call;
+  table.fn[helpers::id::kRingbufReserve] = ringbuf_reserve;
+  table.fn[helpers::id::kRingbufSubmit] = ringbuf_release;
+  table.fn[helpers::id::kRingbufDiscard] = ringbuf_release;
   return table;
 }
 
@@ -307,7 +336,19 @@ uint32_t map_type_number(const std::string& name) {
   if (name == "hash") return 1;
   if (name == "array") return 2;
   if (name == "ringbuf") return 27;
+  if (name == "prog_array") return 3;
   return 0;
+}
+
+verifier::MapInfo map_info(const CaseMap& m) {
+  verifier::MapInfo info;
+  info.type = map_type_number(m.type);
+  info.key_size = m.key_size;
+  info.value_size = m.value_size;
+  info.max_entries = m.max_entries;
+  info.read_only = m.read_only;
+  info.direct_value = m.type == "array" && m.max_entries == 1;
+  return info;
 }
 
 std::string run_checked(std::span<const isa::Insn> prog, const verifier::ProgramTypeInfo& type,

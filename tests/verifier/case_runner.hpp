@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "case_file.hpp"
 #include "isa/isa.hpp"
 #include "verifier/platform.hpp"
 #include "verifier/verifier.hpp"
@@ -36,8 +37,11 @@ class TestPlatform : public verifier::Platform {
   std::vector<TestMap> maps_;
 };
 
-/// Linux's map type number for "hash", "array", "ringbuf"; 0 for others.
+/// Linux's map type number for "hash", "array", "ringbuf", "prog_array"; 0 for others.
 uint32_t map_type_number(const std::string& name);
+
+/// What the verifier knows of a case's map.
+verifier::MapInfo map_info(const CaseMap& map);
 
 /// Runs an accepted program in checked mode on many inputs: its context rewritten to the
 /// runtime layout, each run with an instruction budget. Returns an empty string when every run

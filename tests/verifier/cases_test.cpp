@@ -21,10 +21,7 @@ std::vector<VerifierCase> all_cases() {
 
 TestPlatform platform_for(const VerifierCase& c) {
   std::vector<TestMap> maps;
-  for (const CaseMap& m : c.maps)
-    maps.push_back({m.fd,
-                    {map_type_number(m.type), m.key_size, m.value_size, m.max_entries, m.read_only,
-                     m.type == "array" && m.max_entries == 1}});
+  for (const CaseMap& m : c.maps) maps.push_back({m.fd, map_info(m)});
   return TestPlatform(std::move(maps));
 }
 

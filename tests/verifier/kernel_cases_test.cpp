@@ -52,10 +52,7 @@ uint64_t thread_cpu_us() {
 // in CPU time, so that other work on the machine does not count.
 uint64_t pollen_time_us(const VerifierCase& c, std::span<const isa::Insn> insns) {
   std::vector<TestMap> maps;
-  for (const CaseMap& m : c.maps)
-    maps.push_back({m.fd,
-                    {map_type_number(m.type), m.key_size, m.value_size, m.max_entries, m.read_only,
-                     m.type == "array" && m.max_entries == 1}});
+  for (const CaseMap& m : c.maps) maps.push_back({m.fd, map_info(m)});
   TestPlatform platform(std::move(maps));
   verifier::Input input{insns, verifier::find_program_type(c.type), &platform, {}, {}};
   input.options.raw_memory_size = c.mem;

@@ -87,9 +87,10 @@ bool create_maps(const VerifierCase& c, MapFds& maps, std::string& error) {
     opts.sz = sizeof(opts);
     if (m.read_only) opts.map_flags = BPF_F_RDONLY_PROG;
     bool ringbuf = m.type == "ringbuf";
-    auto type = m.type == "hash" ? BPF_MAP_TYPE_HASH
-                : ringbuf        ? BPF_MAP_TYPE_RINGBUF
-                                 : BPF_MAP_TYPE_ARRAY;
+    auto type = m.type == "hash"         ? BPF_MAP_TYPE_HASH
+                : ringbuf                ? BPF_MAP_TYPE_RINGBUF
+                : m.type == "prog_array" ? BPF_MAP_TYPE_PROG_ARRAY
+                                         : BPF_MAP_TYPE_ARRAY;
     int fd = bpf_map_create(type, "pollen_case", ringbuf ? 0 : m.key_size,
                             ringbuf ? 0 : m.value_size, ringbuf ? 4096 : m.max_entries, &opts);
     if (fd < 0) {

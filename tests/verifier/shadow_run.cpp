@@ -149,6 +149,7 @@ class Shadow {
   std::vector<bool> stack_def_;
   uint64_t top_ = 0;
   std::string fault_;
+  vm::DynamicRegions dynamic_;  ///< what helpers handed out (ring buffer records) so far
 };
 
 bool Shadow::access(size_t pc, uint64_t addr, size_t len, bool write) {
@@ -167,6 +168,7 @@ bool Shadow::access(size_t pc, uint64_t addr, size_t len, bool write) {
   }
   for (const vm::Region& r : in_.regions)
     if (r.contains(addr, len) && (r.writable || !write)) return true;
+  if (dynamic_.allows(addr, len, write)) return true;
   return fail(pc, fmt::format("{} of {} bytes at {:#x} is outside the program's memory",
                               write ? "a store" : "a load", len, addr));
 }
@@ -271,7 +273,9 @@ bool Shadow::call_helper(size_t pc, const isa::Decoded& d) {
   ctx.regions = in_.regions;
   ctx.stack_begin = stack_bottom();
   ctx.stack_end = top_;
+  ctx.dynamic = dynamic_;
   uint64_t r0 = fn(reg_[1], reg_[2], reg_[3], reg_[4], reg_[5], &ctx);
+  dynamic_ = ctx.dynamic;
   if (!ctx.fault.empty()) return fail(pc, ctx.fault);
   // Memory the helper wrote is initialised now.
   for (int r = 1; r <= 4; ++r) {

@@ -51,6 +51,48 @@ TEST(Subsumption, PacketPointersNeedAtLeastTheOldRange) {
   EXPECT_FALSE(subsumes(with_regs({{2, packet(4, 10)}}), with_regs({{2, packet(0, 10)}})));
 }
 
+RegState record(uint32_t ref) {
+  RegState r = RegState::pointer(RegType::Mem);
+  r.mem_size = 16;
+  r.ref = r.id = ref;
+  return r;
+}
+
+TEST(Subsumption, ReferencesHeldMustBeTheSame) {
+  State holding = with_regs({{6, record(3)}});
+  holding.refs.push_back({3, 4});
+  State released = with_regs({{6, RegState::unknown()}});
+  EXPECT_FALSE(subsumes(released, holding));
+  EXPECT_FALSE(subsumes(holding, released));
+  // The same reference under another id is the same state.
+  State renamed = with_regs({{6, record(9)}});
+  renamed.refs.push_back({9, 4});
+  EXPECT_TRUE(subsumes(holding, renamed));
+  // Two records tied to one reference are not two records with a reference each.
+  State two = with_regs({{6, record(3)}, {7, record(3)}});
+  two.refs.push_back({3, 4});
+  State other = with_regs({{6, record(3)}, {7, record(5)}});
+  other.refs.push_back({3, 4});
+  other.refs.push_back({5, 4});
+  EXPECT_FALSE(subsumes(two, other));
+}
+
+TEST(Subsumption, ALockHeldIsNotALockFree) {
+  State locked = with_regs({});
+  locked.lock = HeldLock{0, 1};
+  EXPECT_FALSE(subsumes(with_regs({}), locked));
+  EXPECT_FALSE(subsumes(locked, with_regs({})));
+}
+
+TEST(Subsumption, CallbackFramesAreNotCallFrames) {
+  State call = with_regs({});
+  call.frames.emplace_back();
+  State callback = call;
+  callback.frames.back().callback = true;
+  EXPECT_FALSE(subsumes(call, callback));
+  EXPECT_TRUE(subsumes(callback, callback));
+}
+
 TEST(Subsumption, TiesTheOldStateReliedOnMustHold) {
   RegState a = RegState::scalar(Scalar::urange(0, 9)), b = a;
   a.id = b.id = 5;
@@ -146,7 +188,8 @@ TEST(ProgramTypes, ReturnRangesAreChecked) {
     return a.accepted() ? std::string("accepted") : a.rejection->reason;
   };
   EXPECT_EQ(verdict("mov %r0, 2\nexit\n"), "accepted");
-  EXPECT_NE(verdict("mov %r0, 5\nexit\n").find("r0 at exit may be outside [0, 4]"), std::string::npos);
+  EXPECT_NE(verdict("mov %r0, 5\nexit\n").find("r0 at exit may be outside [0, 4]"),
+            std::string::npos);
   EXPECT_NE(verdict("call 7\nexit\n").find("outside [0, 4]"), std::string::npos);
   EXPECT_NE(verdict("mov %r0, %r10\nexit\n").find("must be a number"), std::string::npos);
 }

@@ -91,7 +91,8 @@ int report(const Error& error, std::string_view input) {
   for (char& c : line)
     if (c == '\n' || c == '\r') c = ' ';
   std::cerr << line << '\n';
-  return error.code == Errc::RuntimeFault ? kExitFailed : kExitUsage;
+  return error.code == Errc::RuntimeFault || error.code == Errc::Rejected ? kExitFailed
+                                                                          : kExitUsage;
 }
 
 std::string display_name(const std::string& path) {

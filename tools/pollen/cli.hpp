@@ -32,6 +32,7 @@ Command add_asm_command(CLI::App& parent);
 Command add_disasm_command(CLI::App& parent);
 Command add_exec_command(CLI::App& parent);
 Command add_plugin_command(CLI::App& parent);
+Command add_run_command(CLI::App& parent);
 Command add_test_run_command(CLI::App& parent);
 
 /// Accepts a whole decimal number of at least `min`: "--repeat: must be at least 1 (is 0)".
@@ -45,7 +46,8 @@ void add_harden_flag(CLI::App& app, bool& harden);
 
 /// Prints `error` on stderr as one line; when the error names no file, `input` (the file or
 /// option it came from) goes first: "prog.bin: insn 3: unknown opcode 0x8f". Returns the exit
-/// code for the error's kind: kExitFailed for a runtime fault, kExitUsage otherwise.
+/// code for the error's kind: kExitFailed for a runtime fault or a rejected program, kExitUsage
+/// otherwise.
 int report(const Error& error, std::string_view input = {});
 
 /// Name of `path` in messages: "<stdin>" for "-".

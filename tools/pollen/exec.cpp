@@ -93,7 +93,7 @@ Command add_exec_command(CLI::App& parent) {
   add_engine_option(*app, options->exec.engine);
   add_harden_flag(*app, options->exec.harden);
   app->add_flag("--unchecked", options->unchecked,
-                "Skip the memory checks (only for trusted programs: Pollen has no verifier yet)");
+                "Skip the memory checks (trusted programs only: exec does not verify bytecode)");
   app->add_option("--budget", options->exec.insn_budget,
                   "Fail a run after N instructions (default 0: no limit)")
       ->check(whole_number(0))

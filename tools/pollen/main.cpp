@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The `pollen` command line: parses the command line with CLI11 and runs the chosen
-// subcommand (one file each: asm.cpp, disasm.cpp, exec.cpp, plugin.cpp). Exit codes: 0 ok,
-// 1 the program failed, 2 bad usage or unreadable input. Every error is one line on stderr;
-// neither CLI11's own exit codes nor an exception get out.
+// subcommand (one file each: asm.cpp, disasm.cpp, exec.cpp, plugin.cpp, run.cpp, ...). Exit
+// codes: 0 ok, 1 the program failed, 2 bad usage or unreadable input. Every error is one line
+// on stderr; neither CLI11's own exit codes nor an exception get out.
 #include <algorithm>
 #include <exception>
 #include <iostream>
@@ -61,7 +61,8 @@ int run(int argc, char** argv) {
   std::vector<Command> commands{
       pollen::cli::add_asm_command(app), pollen::cli::add_disasm_command(app),
       pollen::cli::add_exec_command(app), pollen::cli::add_plugin_command(app),
-      pollen::cli::add_test_run_command(app), pollen::cli::add_verify_command(app)};
+      pollen::cli::add_run_command(app), pollen::cli::add_test_run_command(app),
+      pollen::cli::add_verify_command(app)};
   std::vector<std::string> args = arguments(argc, argv);
   if (is_unknown_subcommand(args, commands))
     return report_usage(app, "unknown subcommand '" + args.back() + "'");

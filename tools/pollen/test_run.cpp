@@ -11,15 +11,13 @@
 #include <memory>
 #include <optional>
 
-#include <nlohmann/json.hpp>
-
 #include "cli.hpp"
+#include "maps_json.hpp"
 #include "pollen/object.hpp"
 
 namespace pollen::cli {
 namespace {
 
-using Json = nlohmann::ordered_json;
 using Bytes = std::vector<uint8_t>;
 
 struct TestRunCliOptions {
@@ -29,15 +27,10 @@ struct TestRunCliOptions {
   std::string ctx_in;
   std::string maps_in;
   uint64_t repeat = 1;
-  Engine engine = Engine::Interpreter;
+  Engine engine = Engine::Auto;
   bool json = false;
+  bool unsafe_no_verify = false;
 };
-
-std::string hex(std::span<const uint8_t> bytes) {
-  std::string out;
-  for (uint8_t b : bytes) out += fmt::format("{:02x}", b);
-  return out;
-}
 
 Result<Object> open_object(const std::string& path) {
   POLLEN_TRY(Bytes file, read_file(path));
@@ -53,101 +46,10 @@ Result<std::optional<Bytes>> optional_file(const std::string& path) {
   return std::optional<Bytes>{std::move(bytes)};
 }
 
-Error maps_in_error(std::string what) {
-  return make_error(Errc::InvalidArgument, Location::none(), "--maps-in: " + std::move(what));
-}
-
-Result<Bytes> hex_field(const Json& value, const std::string& where) {
-  if (!value.is_string()) return maps_in_error(where + ": expected a hex string");
-  return parse_hex(value.get<std::string>(), "--maps-in: " + where);
-}
-
-// A per-CPU value in the host layout: every slot's value, each padded to 8 bytes.
-Result<Bytes> percpu_value(const Json& values, const std::string& where) {
-  Bytes out;
-  for (const Json& v : values) {
-    POLLEN_TRY(Bytes one, hex_field(v, where));
-    one.resize((one.size() + 7) / 8 * 8);
-    out.insert(out.end(), one.begin(), one.end());
-  }
-  return out;
-}
-
-Result<void> fill_map(Object& object, const MapInfo& info, const Json& map) {
-  const std::string where = "map '" + info.name + "'";
-  if (map.contains("entries"))
-    for (const Json& entry : map["entries"]) {
-      POLLEN_TRY(Bytes key, hex_field(entry.value("key", Json()), where + ": key"));
-      Bytes value;
-      if (info.percpu && entry.contains("values")) {
-        POLLEN_TRY(value, percpu_value(entry["values"], where + ": values"));
-      } else {
-        POLLEN_TRY(value, hex_field(entry.value("value", Json()), where + ": value"));
-      }
-      POLLEN_CHECK(object.update(info.name, key, value));
-    }
-  if (map.contains("values"))
-    for (const Json& v : map["values"]) {
-      POLLEN_TRY(Bytes value, hex_field(v, where + ": values"));
-      POLLEN_CHECK(object.push(info.name, value));
-    }
-  return {};
-}
-
-Result<void> fill_maps(Object& object, const std::string& path) {
-  POLLEN_TRY(Bytes text, read_file(path));
-  Json maps = Json::parse(as_text(text), nullptr, false);
-  if (maps.is_discarded() || !maps.is_object()) return maps_in_error("not a JSON object of maps");
-  const auto all = object.maps();
-  for (const auto& item : maps.items()) {
-    const std::string& name = item.key();
-    if (std::none_of(all.begin(), all.end(), [&](const MapInfo& m) { return m.name == name; }))
-      return maps_in_error("the object has no map '" + name + "'");
-  }
-  for (const MapInfo& info : all)
-    if (maps.contains(info.name)) POLLEN_CHECK(fill_map(object, info, maps[info.name]));
-  return {};
-}
-
-Json map_json(const MapContents& contents) {
-  Json out = {{"type", contents.type}};
-  auto hex_list = [](const std::vector<Bytes>& list) {
-    Json array = Json::array();
-    for (const Bytes& b : list) array.push_back(hex(b));
-    return array;
-  };
-  if (contents.keyed) {
-    Json entries = Json::array();
-    for (const MapEntry& e : contents.entries) {
-      Json entry = {{"key", hex(e.key)}};
-      if (contents.percpu)
-        entry["values"] = hex_list(e.values);
-      else
-        entry["value"] = hex(e.values.at(0));
-      entries.push_back(std::move(entry));
-    }
-    out["entries"] = std::move(entries);
-  } else if (contents.type == "ringbuf") {
-    out["records"] = hex_list(contents.records);
-  } else {
-    out["values"] = hex_list(contents.values);
-  }
-  return out;
-}
-
-Result<Json> maps_json(Object& object) {
-  Json out = Json::object();
-  for (const MapInfo& info : object.maps()) {
-    POLLEN_TRY(MapContents contents, object.dump(info.name));
-    out[info.name] = map_json(contents);
-  }
-  return out;
-}
-
 void print_text(const std::string& program, const TestRunResult& result, const Json& maps) {
   fmt::print("program {}: retval = {:#x} ({})\n", program, result.retval, result.retval);
-  if (!result.data_out.empty()) fmt::print("data_out: {}\n", hex(result.data_out));
-  if (!result.ctx_out.empty()) fmt::print("ctx_out: {}\n", hex(result.ctx_out));
+  if (!result.data_out.empty()) fmt::print("data_out: {}\n", hex_string(result.data_out));
+  if (!result.ctx_out.empty()) fmt::print("ctx_out: {}\n", hex_string(result.ctx_out));
   fmt::print("{} runs: {:.1f} ns/run\n", result.repeat, result.duration_ns);
   for (const auto& [name, map] : maps.items()) fmt::print("map {}: {}\n", name, map.dump());
 }
@@ -176,6 +78,7 @@ int run_test_run(const TestRunCliOptions& options) {
   TestRunOptions run;
   run.repeat = options.repeat;
   run.engine = options.engine;
+  run.unsafe_no_verify = options.unsafe_no_verify;
   auto data = optional_file(options.data_in);
   if (!data) return report(data.error());
   auto ctx = optional_file(options.ctx_in);
@@ -195,8 +98,8 @@ int run_test_run(const TestRunCliOptions& options) {
   }
   Json out = {{"program", program},
               {"retval", result->retval},
-              {"data_out", hex(result->data_out)},
-              {"ctx_out", hex(result->ctx_out)},
+              {"data_out", hex_string(result->data_out)},
+              {"ctx_out", hex_string(result->ctx_out)},
               {"duration_ns", result->duration_ns},
               {"repeat", result->repeat},
               {"maps", std::move(*maps)}};
@@ -226,6 +129,8 @@ Command add_test_run_command(CLI::App& parent) {
       ->type_name("N");
   add_engine_option(*app, options->engine);
   app->add_flag("--json", options->json, "Print the result as one JSON object");
+  app->add_flag("--unsafe-no-verify", options->unsafe_no_verify,
+                "UNSAFE, for tests: run a program the verifier rejected (checked mode)");
   return {app, [options] { return run_test_run(*options); }};
 }
 

@@ -4,7 +4,8 @@
 // condition with the registers involved, a hint, and with --verbose the path that led there.
 // Exit codes: 0 accepted, 1 rejected, 2 unreadable input or bad usage. A structurally invalid
 // program (a jump out of range, an unknown opcode) is a rejection too, as in Linux. ELF objects
-// (`pollen verify OBJ [--program NAME]`) come with the verifier's map and BTF support.
+// (`pollen verify OBJ [--program NAME]`) are verified program by program with their maps, and a
+// rejection names the C source line from the object's BTF line info.
 #include <fmt/format.h>
 
 #include <iostream>
@@ -13,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.hpp"
+#include "pollen/object.hpp"
 
 namespace pollen::cli {
 namespace {
@@ -45,7 +47,15 @@ VerifyReport structural_rejection(const Error& error) {
   return report;
 }
 
-nlohmann::ordered_json to_json(const std::string& name, const VerifyReport& report, bool verbose) {
+// One program's verdict, named as libbpf names it, with its ELF section (null for bytecode).
+struct Verdict {
+  std::string program;
+  std::optional<std::string> section;
+  VerifyReport report;
+};
+
+nlohmann::ordered_json to_json(const Verdict& verdict, bool verbose) {
+  const VerifyReport& report = verdict.report;
   nlohmann::ordered_json error = nullptr;
   if (report.error) {
     const VerifyError& e = *report.error;
@@ -58,8 +68,9 @@ nlohmann::ordered_json to_json(const std::string& name, const VerifyReport& repo
       error["path"] = e.path;
     }
   }
-  return {{"program", name},
-          {"section", nullptr},
+  return {{"program", verdict.program},
+          {"section", verdict.section ? nlohmann::ordered_json(*verdict.section)
+                                      : nlohmann::ordered_json(nullptr)},
           {"verdict", report.accepted ? "accepted" : "rejected"},
           {"error", error},
           {"stats",
@@ -68,26 +79,68 @@ nlohmann::ordered_json to_json(const std::string& name, const VerifyReport& repo
             {"time_us", report.stats.time_us}}}};
 }
 
-int print(const std::string& name, const VerifyReport& report, const VerifyCliOptions& options) {
-  if (options.json) {
-    std::cout << nlohmann::ordered_json::array({to_json(name, report, options.verbose)}).dump(2)
-              << '\n';
-    return report.accepted ? kExitOk : kExitFailed;
-  }
+void print_text(const std::string& name, const VerifyReport& report, bool verbose) {
   if (report.accepted) {
     fmt::print("{}: accepted ({} instructions processed, {} states, {} us)\n", name,
                report.stats.insns_processed, report.stats.states, report.stats.time_us);
-    return kExitOk;
+    return;
   }
   const VerifyError& e = *report.error;
-  if (options.verbose) {
+  if (verbose) {
     std::string out = "path:\n";
     for (const std::string& step : e.path) out += "  " + step + "\n";
     if (!e.state.empty()) out += "state at the rejection:\n  " + e.state + "\n";
     std::cerr << out;
   }
   std::cerr << name << ": " << e.str() << '\n';
-  return kExitFailed;
+}
+
+int print(const std::vector<Verdict>& verdicts, const VerifyCliOptions& options) {
+  bool accepted = true;
+  nlohmann::ordered_json json = nlohmann::ordered_json::array();
+  for (const Verdict& v : verdicts) {
+    accepted = accepted && v.report.accepted;
+    if (options.json)
+      json.push_back(to_json(v, options.verbose));
+    else
+      print_text(v.program, v.report, options.verbose);
+  }
+  if (options.json) std::cout << json.dump(2) << '\n';
+  return accepted ? kExitOk : kExitFailed;
+}
+
+// A program of a type Pollen's verifier does not know yet is not proven safe: it is rejected,
+// saying why, since the runtime would not run it either.
+VerifyReport not_supported(const Error& error) {
+  VerifyReport report;
+  report.error = VerifyError{0, {}, error.message, {}, {}};
+  return report;
+}
+
+int verify_object(const std::vector<uint8_t>& bytes, const std::string& name,
+                  const VerifyCliOptions& options) {
+  auto object = Object::from_bytes(bytes, name);
+  if (!object) return report(object.error(), name);
+  std::vector<Verdict> verdicts;
+  VerifyOptions verify_options;
+  verify_options.verbose = options.verbose;
+  bool found = false;
+  for (const ProgramInfo& program : object->programs()) {
+    if (!options.program.empty() && program.name != options.program) continue;
+    found = true;
+    auto result = object->verify(program.name, verify_options);
+    if (!result && result.error().code != Errc::NotSupported)
+      return report(result.error(), name);
+    verdicts.push_back({program.name, program.section,
+                        result ? *result : not_supported(result.error())});
+  }
+  if (!found)
+    return report(make_error(Errc::InvalidArgument, Location::none(),
+                             options.program.empty()
+                                 ? std::string("the object has no programs")
+                                 : fmt::format("no program named '{}'", options.program)),
+                  name);
+  return print(verdicts, options);
 }
 
 int run_verify(const VerifyCliOptions& options) {
@@ -96,11 +149,10 @@ int run_verify(const VerifyCliOptions& options) {
   if (!raw) {
     auto bytes = read_file(options.source.path);
     if (!bytes) return report(bytes.error(), name);
-    std::string why = is_elf(*bytes)
-                          ? "verifying ELF objects is not supported yet (the verifier does not "
-                            "read maps and BTF yet); verify bytecode with --raw FILE --type TYPE"
-                          : "not an ELF object; give --raw FILE --type TYPE to verify bytecode";
-    return report(make_error(Errc::NotSupported, Location::none(), why), name);
+    if (is_elf(*bytes)) return verify_object(*bytes, name, options);
+    return report(make_error(Errc::InvalidArgument, Location::none(),
+                             "not an ELF object; give --raw FILE --type TYPE to verify bytecode"),
+                  name);
   }
   if (!options.program.empty())
     return report(make_error(Errc::InvalidArgument, Location::none(),
@@ -113,13 +165,13 @@ int run_verify(const VerifyCliOptions& options) {
                   "pollen verify");
   auto program = load_program(options.source);
   if (!program && !is_rejection(program.error())) return report(program.error(), name);
-  if (!program) return print(name, structural_rejection(program.error()), options);
+  if (!program) return print({{name, std::nullopt, structural_rejection(program.error())}}, options);
   VerifyOptions verify_options;
   verify_options.raw_memory_size = options.mem_size;
   verify_options.verbose = options.verbose;
   auto result = verify(*program, *parse_program_type(options.type), verify_options);
   if (!result) return report(result.error(), name);
-  return print(name, *result, options);
+  return print({{name, std::nullopt, *result}}, options);
 }
 
 }  // namespace

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+// Test program for the XDP test run and runner: counts the bytes it sees per ingress ifindex
+// (low two bits), flips the first byte of the frame, passes IPv4 (ethertype 0x0800, first
+// byte 0x08) and drops the rest; frames shorter than an Ethernet header are aborted.
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 4);
+  __type(key, __u32);
+  __type(value, __u64);
+} bytes_by_ifindex SEC(".maps");
+
+SEC("xdp")
+int xdp_basic(struct xdp_md *ctx) {
+  void *data = (void *)(long)ctx->data;
+  void *data_end = (void *)(long)ctx->data_end;
+  __u32 key = ctx->ingress_ifindex & 3;
+  __u64 *count = bpf_map_lookup_elem(&bytes_by_ifindex, &key);
+  if (count) *count += data_end - data;
+  if (data + 14 > data_end) return XDP_ABORTED;
+  unsigned char *eth = data;
+  eth[0] ^= 0xff;
+  return eth[12] == 0x08 ? XDP_PASS : XDP_DROP;
+}
+
+// Reads the metadata word in front of the packet, if there is one, into the frame's first
+// four bytes, and reports rx_queue_index in the second four.
+SEC("xdp")
+int xdp_meta_reader(struct xdp_md *ctx) {
+  void *data = (void *)(long)ctx->data;
+  void *data_end = (void *)(long)ctx->data_end;
+  void *meta = (void *)(long)ctx->data_meta;
+  if (data + 14 > data_end) return XDP_ABORTED;
+  __u32 *out = data;
+  out[1] = ctx->rx_queue_index;
+  if (meta + 4 > data) return XDP_DROP;
+  out[0] = *(__u32 *)meta;
+  return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";
