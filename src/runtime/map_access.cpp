@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "maps/epoch.hpp"
 #include "maps/ringbuf.hpp"
@@ -97,7 +98,8 @@ Result<void> Object::update(std::string_view name, std::span<const uint8_t> key,
   // libbpf freezes .rodata once it is written (bpf_map_freeze): the host may no longer write it.
   const loader::MapSpec* spec = impl_->spec.map(name);
   if (spec && spec->source == loader::MapSource::Rodata)
-    return map_error(*map, "update failed (the map is frozen, as libbpf freezes .rodata)", -1);
+    return map_error(*map, "update failed (the map is frozen, as libbpf freezes .rodata)",
+                     -EPERM);
   long err = map->update_host(key.data(), value.data(), flags);
   if (err < 0) return map_error(*map, "update failed", err);
   return {};

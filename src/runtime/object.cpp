@@ -10,12 +10,12 @@
 #include <cstring>
 
 #include "helpers/helpers.hpp"
+#include "jit/array_layout.hpp"
 #include "loader/loader.hpp"
 #include "maps/epoch.hpp"
-#include "jit/array_layout.hpp"
 #include "maps/ref_maps.hpp"
-#include "verifier/ctx_rewrite.hpp"
 #include "runtime/object_impl.hpp"
+#include "verifier/ctx_rewrite.hpp"
 
 namespace pollen {
 namespace {

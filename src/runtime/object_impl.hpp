@@ -15,9 +15,9 @@
 #include "loader/spec.hpp"
 #include "maps/map.hpp"
 #include "pollen/object.hpp"
-#include "vm/abi.hpp"
 #include "verifier/object_platform.hpp"
 #include "verifier/verifier.hpp"
+#include "vm/abi.hpp"
 #include "vm/interpreter.hpp"
 
 namespace pollen {
@@ -92,11 +92,16 @@ Engine resolve_engine(Engine engine);
 
 /// Whether runs of `prog` are checked: unverified programs (raw bytecode, the unsafe mode).
 bool run_checked(const LinkedProgram& prog, bool unsafe);
-/// Runs `prog` once with `args` on `engine`; a checked run gets the object's global data and
-/// maps as well as the regions already in `args`. `env` reaches helpers (RunContext::env): XDP
-/// runs give their XdpContext.
-Result<uint64_t> run_program(const Object::Impl& object, LinkedProgram& prog, vm::RunArgs& args,
-                             Engine engine, bool checked, void* env = nullptr);
+/// Adds what a checked run of the object's programs may touch besides its own inputs: the
+/// global-data values and the maps helpers may be handed.
+void add_object_memory(const Object::Impl& object, vm::RunArgs& args);
+/// One run of `prog` with arguments already prepared: on `code` (its JIT code) when given,
+/// which finds tail-call targets' JIT code in `object`, else on its interpreter.
+Result<uint64_t> run_prepared(const Object::Impl& object, const LinkedProgram& prog,
+                              const jit::JitProgram* code, const vm::RunArgs& args,
+                              const vm::RunOptions& options);
+/// A test-run refusal that Linux makes, naming its errno: "test-run: <what> (EINVAL)".
+Error test_run_refusal(std::string what, const char* errno_text);
 /// Object::test_run for XDP programs (xdp_run.cpp).
 Result<TestRunResult> test_run_xdp(const Object::Impl& object, LinkedProgram& prog,
                                    const TestRunOptions& options);

@@ -23,11 +23,6 @@
 namespace pollen {
 namespace {
 
-Error refused(std::string what, const char* errno_text) {
-  return make_error(Errc::InvalidArgument, Location::none(),
-                    fmt::format("test-run: {} ({})", what, errno_text));
-}
-
 // The input buffer a run gets and how the program sees it.
 struct RunInput {
   std::vector<uint8_t> bytes;
@@ -36,9 +31,9 @@ struct RunInput {
 };
 
 Result<RunInput> check_inputs(const LinkedProgram& prog, const TestRunOptions& options) {
-  if (options.repeat == 0) return refused("repeat must be at least 1 (is 0)", "EINVAL");
+  if (options.repeat == 0) return test_run_refusal("repeat must be at least 1 (is 0)", "EINVAL");
   if (prog.raw) {
-    if (options.ctx_in) return refused("ctx_in is not allowed for raw programs", "EINVAL");
+    if (options.ctx_in) return test_run_refusal("ctx_in is not allowed for raw programs", "EINVAL");
     return RunInput{options.data_in.value_or(std::vector<uint8_t>{}), true, "data"};
   }
   if (prog.type != loader::ProgramType::Syscall || !prog.verifier_type)
@@ -46,20 +41,19 @@ Result<RunInput> check_inputs(const LinkedProgram& prog, const TestRunOptions& o
                       fmt::format("test-run: program type '{}' of '{}' is not supported yet "
                                   "(only xdp and syscall programs and raw bytecode)",
                                   loader::program_type_name(prog.type), prog.name));
-  if (options.data_in) return refused("data_in is not allowed for syscall programs", "EINVAL");
+  if (options.data_in) return test_run_refusal("data_in is not allowed for syscall programs", "EINVAL");
   const std::vector<uint8_t> ctx = options.ctx_in.value_or(std::vector<uint8_t>{});
   if (ctx.size() > std::numeric_limits<uint16_t>::max())
-    return refused(fmt::format("ctx_in is larger than {} bytes ({})",
+    return test_run_refusal(fmt::format("ctx_in is larger than {} bytes ({})",
                                std::numeric_limits<uint16_t>::max(), ctx.size()),
                    "EINVAL");
   return RunInput{ctx, !ctx.empty(), "context"};
 }
 
-Result<uint64_t> run_once(const Object::Impl& object, LinkedProgram& prog,
-                          std::vector<uint8_t>& memory, bool present, std::string_view region_name,
-                          const TestRunOptions& options) {
+Result<uint64_t> run_once(const Object::Impl& object, const LinkedProgram& prog,
+                          const jit::JitProgram* code, std::vector<uint8_t>& memory, bool present,
+                          std::string_view region_name, bool checked) {
   vm::RunArgs args;
-  const bool checked = run_checked(prog, options.unsafe_no_verify);
   if (present) {
     auto begin = reinterpret_cast<uintptr_t>(memory.data());
     args.r[0] = memory.empty() ? 0 : begin;
@@ -69,10 +63,18 @@ Result<uint64_t> run_once(const Object::Impl& object, LinkedProgram& prog,
     args.r[1] = memory.size();
     args.packet = memory;
   }
-  return run_program(object, prog, args, resolve_engine(options.engine), checked);
+  if (checked) add_object_memory(object, args);
+  vm::RunOptions run_options;
+  run_options.checked = checked;
+  return run_prepared(object, prog, code, args, run_options);
 }
 
 }  // namespace
+
+Error test_run_refusal(std::string what, const char* errno_text) {
+  return make_error(Errc::InvalidArgument, Location::none(),
+                    fmt::format("test-run: {} ({})", what, errno_text));
+}
 
 Engine resolve_engine(Engine engine) {
   if (engine != Engine::Auto) return engine;
@@ -83,20 +85,18 @@ bool run_checked(const LinkedProgram& prog, bool unsafe) {
   return unsafe || prog.raw || !prog.verifier_type;
 }
 
-Result<uint64_t> run_program(const Object::Impl& object, LinkedProgram& prog, vm::RunArgs& args,
-                             Engine engine, bool checked, void* env) {
-  if (checked) {
-    args.regions.insert(args.regions.end(), object.regions.begin(), object.regions.end());
-    args.maps = object.map_addresses;
-  }
-  vm::RunOptions run_options;
-  run_options.checked = checked;
-  run_options.env = env;
+void add_object_memory(const Object::Impl& object, vm::RunArgs& args) {
+  args.regions.insert(args.regions.end(), object.regions.begin(), object.regions.end());
+  args.maps = object.map_addresses;
+}
+
+Result<uint64_t> run_prepared(const Object::Impl& object, const LinkedProgram& prog,
+                              const jit::JitProgram* code, const vm::RunArgs& args,
+                              const vm::RunOptions& options) {
   maps::EpochGuard guard;
-  if (resolve_engine(engine) != Engine::Jit) return prog.interpreter->run(args, run_options);
-  POLLEN_TRY(const jit::JitProgram* code, object.jit_code(prog, checked));
-  Object::Impl::JitTargets targets{&object, checked};
-  return code->run(args, run_options, {&Object::Impl::find_tail_call_target, &targets});
+  if (code == nullptr) return prog.interpreter->run(args, options);
+  Object::Impl::JitTargets targets{&object, options.checked};
+  return code->run(args, options, {&Object::Impl::find_tail_call_target, &targets});
 }
 
 Result<TestRunResult> Object::test_run(std::string_view name, const TestRunOptions& options) {
@@ -107,18 +107,21 @@ Result<TestRunResult> Object::test_run(std::string_view name, const TestRunOptio
   POLLEN_CHECK(impl_->check_verified(*prog, options.unsafe_no_verify));
   // Linux: "ctx_size_in < prog->aux->max_ctx_offset" is EINVAL (bpf_prog_test_run_syscall).
   if (!prog->raw && input.bytes.size() < prog->facts.max_ctx_offset)
-    return refused(fmt::format("the program reads the context up to byte {}, ctx_in has {}",
+    return test_run_refusal(fmt::format("the program reads the context up to byte {}, ctx_in has {}",
                                prog->facts.max_ctx_offset, input.bytes.size()),
                    "EINVAL");
-  if (resolve_engine(options.engine) == Engine::Jit)  // compiled before the clock starts
-    POLLEN_CHECK(impl_->jit_code(*prog, run_checked(*prog, options.unsafe_no_verify)));
+  const bool checked = run_checked(*prog, options.unsafe_no_verify);
+  const jit::JitProgram* code = nullptr;  // compiled before the clock starts
+  if (resolve_engine(options.engine) == Engine::Jit) {
+    POLLEN_TRY(code, impl_->jit_code(*prog, checked));
+  }
   TestRunResult result;
   std::vector<uint8_t> memory;
   auto start = std::chrono::steady_clock::now();
   for (; result.repeat < options.repeat; ++result.repeat) {
     memory = input.bytes;
     POLLEN_TRY(uint64_t r0,
-               run_once(*impl_, *prog, memory, input.present, input.region_name, options));
+               run_once(*impl_, *prog, code, memory, input.present, input.region_name, checked));
     result.retval = prog->raw ? r0 : static_cast<uint32_t>(r0);
   }
   std::chrono::duration<double, std::nano> elapsed = std::chrono::steady_clock::now() - start;

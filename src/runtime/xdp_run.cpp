@@ -3,8 +3,9 @@
 // xdp_convert_md_to_buff in net/bpf/test_run.c), and XdpRunner, the hook that runs an XDP
 // program on one packet after another. Test-run rules matched: input shorter than an Ethernet
 // header is EINVAL; ctx_in is a struct xdp_md whose data_meta must be 0, whose data_end must be
-// the input's length and whose data (metadata length, a multiple of 4 that leaves the headroom
-// room for struct xdp_frame) puts metadata in front of the packet; egress_ifindex must be 0; an ingress_ifindex must name an
+// the input's length (shorter asks for a multi-buffer frame, not supported yet) and whose data
+// (metadata length, a multiple of 4 that leaves the headroom room for struct xdp_frame) puts
+// metadata in front of the packet; egress_ifindex must be 0; an ingress_ifindex must name an
 // existing interface (else ENODEV) and rx_queue_index one of its queues; without ctx_in the
 // packet comes in on the loopback device, queue 0. With repeat N the program runs N times on the
 // same frame, so its changes accumulate; data_out runs from data_meta to data_end.
@@ -16,7 +17,6 @@
 #include <filesystem>
 #include <string>
 
-#include "maps/epoch.hpp"
 #include "maps/map.hpp"
 #include "runtime/object_impl.hpp"
 #include "runtime/xdp_frame.hpp"
@@ -30,11 +30,6 @@ constexpr uint32_t kLoopbackIfindex = 1;
 // enum bpf_attach_type values of programs for devmap and cpumap entries.
 constexpr uint32_t kAttachXdpDevmap = 38;
 constexpr uint32_t kAttachXdpCpumap = 39;
-
-Error refused(std::string what, const char* errno_text) {
-  return make_error(Errc::InvalidArgument, Location::none(),
-                    fmt::format("test-run: {} ({})", what, errno_text));
-}
 
 uint32_t u32_at(std::span<const uint8_t> bytes, size_t off) {
   uint32_t v = 0;
@@ -67,16 +62,16 @@ Result<XdpMd> parse_ctx_in(std::span<const uint8_t> ctx, size_t data_size) {
   // bpf_ctx_init(): shorter input is zero-padded; bytes beyond the structure must be zero.
   for (size_t i = kXdpMdSize; i < ctx.size(); ++i)
     if (ctx[i] != 0)
-      return refused(fmt::format("ctx_in has non-zero bytes beyond struct xdp_md ({} bytes)",
+      return test_run_refusal(fmt::format("ctx_in has non-zero bytes beyond struct xdp_md ({} bytes)",
                                  kXdpMdSize),
                      "E2BIG");
   std::array<uint8_t, kXdpMdSize> md{};
   std::memcpy(md.data(), ctx.data(), std::min(ctx.size(), md.size()));
   const uint32_t data = u32_at(md, 0), data_end = u32_at(md, 4), data_meta = u32_at(md, 8);
   XdpMd out;
-  if (data_meta != 0) return refused("ctx_in: data_meta must be 0", "EINVAL");
+  if (data_meta != 0) return test_run_refusal("ctx_in: data_meta must be 0", "EINVAL");
   if (data_end > data_size)
-    return refused(fmt::format("ctx_in: data_end ({}) is beyond the input's length ({})",
+    return test_run_refusal(fmt::format("ctx_in: data_end ({}) is beyond the input's length ({})",
                                data_end, data_size),
                    "EINVAL");
   // Linux 6.18 puts the input beyond data_end in fragments (earlier kernels refuse it).
@@ -85,31 +80,31 @@ Result<XdpMd> parse_ctx_in(std::span<const uint8_t> ctx, size_t data_size) {
                       fmt::format("test-run: ctx_in data_end ({}) short of the input ({} bytes) "
                                   "asks for a multi-buffer frame: not supported yet",
                                   data_end, data_size));
-  if (data > data_end) return refused("ctx_in: data is beyond data_end", "EINVAL");
+  if (data > data_end) return test_run_refusal("ctx_in: data is beyond data_end", "EINVAL");
   // xdp_metalen_invalid(), and the metadata comes out of the headroom, which must keep room
   // for struct xdp_frame (measured on Linux 6.18: 216 accepted, 220 refused).
   if (data % 4 != 0 || data > helpers::kXdpTestRunMaxMetadata)
-    return refused(fmt::format("ctx_in: the metadata length (data = {}) must be a multiple of 4 "
+    return test_run_refusal(fmt::format("ctx_in: the metadata length (data = {}) must be a multiple of 4 "
                                "and at most {}",
                                data, helpers::kXdpTestRunMaxMetadata),
                    "EINVAL");
   out.meta_len = data;
-  if (u32_at(md, 20) != 0) return refused("ctx_in: egress_ifindex must be 0", "EINVAL");
+  if (u32_at(md, 20) != 0) return test_run_refusal("ctx_in: egress_ifindex must be 0", "EINVAL");
   out.ingress_ifindex = u32_at(md, 12);
   out.given_ifindex = out.ingress_ifindex;
   out.rx_queue_index = u32_at(md, 16);
   if (out.ingress_ifindex == 0) {
     if (out.rx_queue_index != 0)
-      return refused("ctx_in: rx_queue_index needs an ingress_ifindex", "EINVAL");
+      return test_run_refusal("ctx_in: rx_queue_index needs an ingress_ifindex", "EINVAL");
     out.ingress_ifindex = kLoopbackIfindex;
     return out;
   }
   const uint32_t queues = rx_queues(out.ingress_ifindex);
   if (queues == 0)
-    return refused(fmt::format("ctx_in: no interface has ifindex {}", out.ingress_ifindex),
+    return test_run_refusal(fmt::format("ctx_in: no interface has ifindex {}", out.ingress_ifindex),
                    "ENODEV");
   if (out.rx_queue_index >= queues)
-    return refused(fmt::format("ctx_in: interface {} has {} receive queues (rx_queue_index {})",
+    return test_run_refusal(fmt::format("ctx_in: interface {} has {} receive queues (rx_queue_index {})",
                                out.ingress_ifindex, queues, out.rx_queue_index),
                    "EINVAL");
   return out;
@@ -132,17 +127,31 @@ Result<void> check_xdp_program(const Object::Impl& object, const LinkedProgram& 
   if (spec && spec->expected_attach_type &&
       (static_cast<uint32_t>(*spec->expected_attach_type) == kAttachXdpDevmap ||
        static_cast<uint32_t>(*spec->expected_attach_type) == kAttachXdpCpumap))
-    return refused(fmt::format("program '{}' is for devmap or cpumap entries ({})", prog.name,
+    return test_run_refusal(fmt::format("program '{}' is for devmap or cpumap entries ({})", prog.name,
                                spec->section),
                    "EINVAL");
   return object.check_verified(prog, unsafe);
 }
 
-vm::RunArgs frame_args(const XdpFrame& frame, bool checked) {
+// The arguments of every run on `frame`: built once, since the frame's buffer and context
+// stay where they are.
+vm::RunArgs frame_args(const Object::Impl& object, const XdpFrame& frame, bool checked) {
   vm::RunArgs args;
   args.r[0] = reinterpret_cast<uintptr_t>(&frame.ctx());
-  if (checked) args.regions = frame.regions();
+  if (checked) {
+    args.regions = frame.regions();
+    add_object_memory(object, args);
+  }
   return args;
+}
+
+// The options of every run on `frame`: bpf_redirect and bpf_redirect_map record their target
+// in its context (RunContext::env).
+vm::RunOptions frame_options(XdpFrame& frame, bool checked) {
+  vm::RunOptions options;
+  options.checked = checked;
+  options.env = &frame.ctx();
+  return options;
 }
 
 }  // namespace
@@ -152,7 +161,7 @@ Result<TestRunResult> test_run_xdp(const Object::Impl& object, LinkedProgram& pr
   POLLEN_CHECK(check_xdp_program(object, prog, options.unsafe_no_verify));
   const std::vector<uint8_t> data = options.data_in.value_or(std::vector<uint8_t>{});
   if (data.size() < helpers::kEthHlen)
-    return refused(fmt::format("data_in of {} bytes is shorter than an Ethernet header ({})",
+    return test_run_refusal(fmt::format("data_in of {} bytes is shorter than an Ethernet header ({})",
                                data.size(), helpers::kEthHlen),
                    "EINVAL");
   XdpMd md;
@@ -168,15 +177,17 @@ Result<TestRunResult> test_run_xdp(const Object::Impl& object, LinkedProgram& pr
   XdpFrame frame;
   frame.load(data, md.meta_len, md.ingress_ifindex, md.rx_queue_index, true);
   const bool checked = run_checked(prog, options.unsafe_no_verify);
-  const Engine engine = resolve_engine(options.engine);
-  if (engine == Engine::Jit) POLLEN_CHECK(object.jit_code(prog, checked));
+  const jit::JitProgram* code = nullptr;
+  if (resolve_engine(options.engine) == Engine::Jit) {
+    POLLEN_TRY(code, object.jit_code(prog, checked));
+  }
+  const vm::RunArgs args = frame_args(object, frame, checked);
+  const vm::RunOptions run_options = frame_options(frame, checked);
   TestRunResult result;
   const uint64_t repeat = options.repeat == 0 ? 1 : options.repeat;  // Linux: 0 means 1
   auto start = std::chrono::steady_clock::now();
   for (; result.repeat < repeat; ++result.repeat) {
-    vm::RunArgs args = frame_args(frame, checked);
-    POLLEN_TRY(uint64_t r0,
-               run_program(object, prog, args, engine, checked, &frame.ctx()));
+    POLLEN_TRY(uint64_t r0, run_prepared(object, prog, code, args, run_options));
     result.retval = static_cast<uint32_t>(r0);
   }
   std::chrono::duration<double, std::nano> elapsed = std::chrono::steady_clock::now() - start;
@@ -195,7 +206,8 @@ struct XdpRunner::Impl {
   /// Held here: a later compilation for the other mode replaces LinkedProgram::jit.
   std::shared_ptr<const jit::JitProgram> code;
   XdpFrame frame;
-  vm::RunArgs args;  // built once: the frame's buffer and context stay where they are
+  vm::RunArgs args;
+  vm::RunOptions options;
 };
 
 Result<XdpRunner> Object::xdp_runner(std::string_view name, const XdpOptions& options) {
@@ -214,12 +226,8 @@ Result<XdpRunner> Object::xdp_runner(std::string_view name, const XdpOptions& op
     POLLEN_CHECK(impl_->jit_code(*prog, runner->checked));
     runner->code = prog->jit;
   }
-  runner->args = frame_args(runner->frame, runner->checked);
-  if (runner->checked) {
-    runner->args.regions.insert(runner->args.regions.end(), impl_->regions.begin(),
-                                impl_->regions.end());
-    runner->args.maps = impl_->map_addresses;
-  }
+  runner->args = frame_args(*impl_, runner->frame, runner->checked);
+  runner->options = frame_options(runner->frame, runner->checked);
   return XdpRunner(std::move(runner));
 }
 
@@ -239,15 +247,7 @@ Result<XdpOutcome> XdpRunner::run(std::span<const uint8_t> packet, uint32_t ingr
                                   packet.size(), kXdpMaxData));
   Impl& r = *impl_;
   r.frame.load(packet, 0, ingress_ifindex, rx_queue_index, false);
-  vm::RunOptions options;
-  options.checked = r.checked;
-  options.env = &r.frame.ctx();  // where bpf_redirect and bpf_redirect_map record the target
-  maps::EpochGuard guard;
-  Object::Impl::JitTargets targets{r.object, r.checked};
-  Result<uint64_t> r0 =
-      r.engine == Engine::Jit
-          ? r.code->run(r.args, options, {&Object::Impl::find_tail_call_target, &targets})
-          : r.prog->interpreter->run(r.args, options);
+  Result<uint64_t> r0 = run_prepared(*r.object, *r.prog, r.code.get(), r.args, r.options);
   if (!r0) return r0.error();
   XdpOutcome out;
   out.action = static_cast<uint32_t>(*r0);

@@ -53,6 +53,9 @@ int report(const Error& error, std::string_view input = {});
 /// Name of `path` in messages: "<stdin>" for "-".
 std::string display_name(const std::string& path);
 
+/// True when `bytes` start with the ELF magic (an object file, not bare bytecode).
+bool is_elf(std::span<const uint8_t> bytes);
+
 /// The whole of a file, or of stdin for "-".
 Result<std::vector<uint8_t>> read_file(const std::string& path);
 

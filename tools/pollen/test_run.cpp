@@ -35,7 +35,7 @@ struct TestRunCliOptions {
 Result<Object> open_object(const std::string& path) {
   POLLEN_TRY(Bytes file, read_file(path));
   const std::string name = display_name(path);
-  if (file.size() >= 4 && file[0] == 0x7f && file[1] == 'E' && file[2] == 'L' && file[3] == 'F')
+  if (is_elf(file))
     return Object::from_bytes(file, name);
   return Object::from_raw(file, "raw");
 }

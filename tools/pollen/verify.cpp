@@ -29,11 +29,6 @@ struct VerifyCliOptions {
   bool verbose = false;
 };
 
-bool is_elf(const std::vector<uint8_t>& bytes) {
-  return bytes.size() >= 4 && bytes[0] == 0x7f && bytes[1] == 'E' && bytes[2] == 'L' &&
-         bytes[3] == 'F';
-}
-
 // A structural rule broken at an instruction is the verifier's business: Linux rejects such
 // programs at load time. Anything else (unreadable file, bad hex, assembler error) is input
 // that cannot be read.
@@ -41,7 +36,9 @@ bool is_rejection(const Error& error) {
   return error.code == Errc::InvalidProgram && error.location.kind == Location::Kind::Insn;
 }
 
-VerifyReport structural_rejection(const Error& error) {
+// The rejection an error amounts to: a structural rule broken (is_rejection), or a program type
+// the verifier does not know yet, which is not proven safe and which the runtime would not run.
+VerifyReport rejection_from(const Error& error) {
   VerifyReport report;
   report.error = VerifyError{error.location.value, {}, error.message, {}, {}};
   return report;
@@ -109,14 +106,6 @@ int print(const std::vector<Verdict>& verdicts, const VerifyCliOptions& options)
   return accepted ? kExitOk : kExitFailed;
 }
 
-// A program of a type Pollen's verifier does not know yet is not proven safe: it is rejected,
-// saying why, since the runtime would not run it either.
-VerifyReport not_supported(const Error& error) {
-  VerifyReport report;
-  report.error = VerifyError{0, {}, error.message, {}, {}};
-  return report;
-}
-
 int verify_object(const std::vector<uint8_t>& bytes, const std::string& name,
                   const VerifyCliOptions& options) {
   auto object = Object::from_bytes(bytes, name);
@@ -132,7 +121,7 @@ int verify_object(const std::vector<uint8_t>& bytes, const std::string& name,
     if (!result && result.error().code != Errc::NotSupported)
       return report(result.error(), name);
     verdicts.push_back({program.name, program.section,
-                        result ? *result : not_supported(result.error())});
+                        result ? *result : rejection_from(result.error())});
   }
   if (!found)
     return report(make_error(Errc::InvalidArgument, Location::none(),
@@ -165,7 +154,7 @@ int run_verify(const VerifyCliOptions& options) {
                   "pollen verify");
   auto program = load_program(options.source);
   if (!program && !is_rejection(program.error())) return report(program.error(), name);
-  if (!program) return print({{name, std::nullopt, structural_rejection(program.error())}}, options);
+  if (!program) return print({{name, std::nullopt, rejection_from(program.error())}}, options);
   VerifyOptions verify_options;
   verify_options.raw_memory_size = options.mem_size;
   verify_options.verbose = options.verbose;
