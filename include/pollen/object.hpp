@@ -157,6 +157,12 @@ class Object {
 
   /// A listing of program `name` with BTF source lines interleaved (`; int x = 1;`).
   Result<std::string> disassemble(std::string_view name) const;
+  /// The machine code the JIT generates for program `name`, next to each BPF instruction
+  /// (as linked: map addresses in lddw, the context rewritten), compiled as runs compile it:
+  /// without checks, ARRAY lookups inlined, when the verifier accepted the program; in checked
+  /// mode otherwise (what --unsafe-no-verify runs). The first line says which. `harden`:
+  /// constant blinding, as Linux's bpf_jit_harden. Errc::NotSupported on hosts without a JIT.
+  Result<std::string> disassemble_jit(std::string_view name, bool harden = false) const;
 
   // Host map access by map name, like the bpf(2) map commands. Errors carry Linux's errno.
   /// BPF_MAP_LOOKUP_ELEM: the value (per-CPU: every slot's, each rounded up to 8 bytes).

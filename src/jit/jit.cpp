@@ -115,35 +115,68 @@ void fill_packet(JitState& st, Run& run) {
   run.packet_filled = true;
 }
 
-// The state of one run: only what the code compiled for it reads. The stack holds all call
-// frames; the main function's r10 is its top.
-void prepare(JitState& st, Run& run, std::span<uint8_t> stack) {
+// Where runs happen: the state the code reads and the stack holding all call frames (the main
+// function's r10 is its top). Each thread keeps one and reuses it run after run, so that a run
+// fills only what changes between runs; what never changes is filled here, once.
+struct RunSpace {
+  JitState st;
+  alignas(16) uint8_t stack[vm::kStackSize * vm::kMaxCallFrames];
+  bool busy = false;  ///< a run is using it (a run started from inside a run takes another)
+
+  RunSpace() {
+    const uint64_t top = reinterpret_cast<uint64_t>(stack) + sizeof stack;
+    st.stack_top = top;
+    st.call_floor = top - (vm::kMaxCallFrames - 2) * vm::kStackSize;
+    st.ctx.call_fn = &detail::Engine::call_function;
+    st.ctx.engine = &st;
+    st.ctx.tail_calls_supported = true;
+  }
+};
+
+// This thread's run space, made on its first run.
+RunSpace& thread_space() {
+  thread_local std::unique_ptr<RunSpace> space;
+  if (!space) space = std::make_unique<RunSpace>();
+  return *space;
+}
+
+// What one run reads and starts from: only what the code compiled for it reads, and what a
+// previous run in the same space may have changed.
+void prepare(RunSpace& space, Run& run) {
+  JitState& st = space.st;
   const vm::RunArgs& args = run.args;
   const vm::RunOptions& options = run.options;
-  const uint64_t top = reinterpret_cast<uint64_t>(stack.data()) + stack.size();
   st.remaining = options.insn_budget != 0 ? options.insn_budget : ~uint64_t{0};
-  st.call_floor = top - (vm::kMaxCallFrames - 2) * vm::kStackSize;
-  st.stack_top = top;
   for (size_t i = 0; i < args.r.size(); ++i) st.args[i] = args.r[i];
   st.fault_word = 0;
   st.run = &run;
   if (run.program->packet_loads) fill_packet(st, run);
-  st.ctx.call_fn = &detail::Engine::call_function;
-  st.ctx.engine = &st;
-  st.ctx.tail_calls_supported = true;
   st.ctx.env = options.env;
   st.ctx.slot = options.slot;
   st.ctx.checked = options.checked;
   st.ctx.regions = args.regions;
   st.ctx.maps = args.maps;
   st.ctx.trace = options.trace;
+  st.ctx.release = nullptr;
+  st.ctx.tail_call = nullptr;
+  st.ctx.tail_call_count = 0;
   if (!options.checked) return;
+  const uint64_t top = st.stack_top;
   fill_checked_bounds(st, args, top);
   st.zeroed_floor = top - vm::kStackSize;
-  // As the interpreter: an unverified program must not see what the host left on the stack.
-  std::memset(stack.data() + stack.size() - vm::kStackSize, 0, vm::kStackSize);
+  // As the interpreter: an unverified program must not see what the host (or the previous run)
+  // left on the stack.
+  std::memset(space.stack + sizeof space.stack - vm::kStackSize, 0, vm::kStackSize);
   st.ctx.stack_begin = top - vm::kStackSize;
   st.ctx.stack_end = top;
+}
+
+// What a run leaves in the space that the next run must not see: a helper's refusal, what
+// helpers handed out.
+void reset(RunSpace& space) {
+  if (!space.st.ctx.fault.empty()) space.st.ctx.fault.clear();
+  space.st.ctx.dynamic.clear();
+  space.busy = false;
 }
 
 // Linux's interpreter refuses programs that mix tail calls with bpf-to-bpf calls, so a tail
@@ -289,10 +322,16 @@ Result<JitProgram> JitProgram::compile(std::span<const isa::Insn> prog,
 Result<uint64_t> JitProgram::run(const vm::RunArgs& args, const vm::RunOptions& options,
                                  const TailCallTargets& targets) const {
   POLLEN_CHECK(check_run_options(code_->options, options));
-  JitState st;
+  RunSpace* space = &thread_space();
+  std::unique_ptr<RunSpace> nested;
+  if (space->busy) {
+    nested = std::make_unique<RunSpace>();
+    space = nested.get();
+  }
+  space->busy = true;
+  JitState& st = space->st;
   Run run{code_.get(), args, options, targets, false, nullptr};
-  alignas(16) uint8_t stack[vm::kStackSize * vm::kMaxCallFrames];
-  prepare(st, run, stack);
+  prepare(*space, run);
   // The code's first byte is its entry point.
   auto entry =
       reinterpret_cast<detail::EntryFn>(reinterpret_cast<uintptr_t>(code_->native->memory.data()));
@@ -307,10 +346,17 @@ Result<uint64_t> JitProgram::run(const vm::RunArgs& args, const vm::RunOptions& 
   else
     t_last_insn_count =
         (options.insn_budget != 0 ? options.insn_budget : ~uint64_t{0}) - st.remaining;
-  if (run.handed_over_error) return *run.handed_over_error;
-  // Located in the program that was running: a tail call's target, maybe.
-  if (fault.kind != vm::detail::FaultKind::None)
-    return vm::detail::describe_fault(fault, run.program->prog, st.ctx, options.insn_budget);
+  if (run.handed_over_error) {
+    reset(*space);
+    return *run.handed_over_error;
+  }
+  if (fault.kind != vm::detail::FaultKind::None) {
+    // Located in the program that was running: a tail call's target, maybe.
+    Error error = vm::detail::describe_fault(fault, run.program->prog, st.ctx, options.insn_budget);
+    reset(*space);
+    return error;
+  }
+  reset(*space);
   return r0;
 }
 

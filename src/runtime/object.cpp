@@ -213,17 +213,21 @@ Result<void> Object::Impl::check_verified(const LinkedProgram& prog, bool unsafe
   return {};
 }
 
+jit::JitOptions Object::Impl::jit_options(bool checked) const {
+  jit::JitOptions options;
+  options.checked = checked;
+  // Verified code inlines lookups in the object's ARRAY maps (Linux: array_map_gen_lookup);
+  // checked code calls the helper, which hands the value to the run's checks.
+  if (!checked)
+    for (const auto& map : maps)
+      if (auto layout = jit::array_layout(*map)) options.arrays.push_back(*layout);
+  return options;
+}
+
 Result<const jit::JitProgram*> Object::Impl::jit_code(LinkedProgram& prog, bool checked) const {
   if (!prog.jit || prog.jit_checked != checked) {
-    jit::JitOptions options;
-    options.checked = checked;
-    // Verified code inlines lookups in the object's ARRAY maps (Linux: array_map_gen_lookup);
-    // checked code calls the helper, which hands the value to the run's checks.
-    if (!checked)
-      for (const auto& map : maps)
-        if (auto layout = jit::array_layout(*map)) options.arrays.push_back(*layout);
-    POLLEN_TRY(jit::JitProgram code,
-               jit::JitProgram::compile(prog.insns, helpers::default_helpers(), options));
+    POLLEN_TRY(jit::JitProgram code, jit::JitProgram::compile(prog.insns, helpers::default_helpers(),
+                                                              jit_options(checked)));
     prog.jit = std::make_shared<const jit::JitProgram>(std::move(code));
     prog.jit_checked = checked;
   }

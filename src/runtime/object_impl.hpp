@@ -4,6 +4,7 @@
 // builds it; test_run.cpp runs its programs; map_access.cpp gives the host its maps.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -13,6 +14,7 @@
 #include "isa/isa.hpp"
 #include "jit/jit.hpp"
 #include "loader/spec.hpp"
+#include "maps/epoch.hpp"
 #include "maps/map.hpp"
 #include "pollen/object.hpp"
 #include "verifier/object_platform.hpp"
@@ -63,6 +65,8 @@ struct Object::Impl {
   Result<void> check_verified(const LinkedProgram& prog, bool unsafe) const;
   /// The JIT code for `prog`, compiled on first use; checked when `checked`.
   Result<const jit::JitProgram*> jit_code(LinkedProgram& prog, bool checked) const;
+  /// How this object's programs are compiled for `checked` mode or not.
+  jit::JitOptions jit_options(bool checked) const;
 
   /// How JIT code finds the JIT code of a tail call's target (a PROG_ARRAY slot holds the
   /// target's interpreter): jit::TailCallTargets over a JitTargets.
@@ -100,6 +104,20 @@ void add_object_memory(const Object::Impl& object, vm::RunArgs& args);
 Result<uint64_t> run_prepared(const Object::Impl& object, const LinkedProgram& prog,
                               const jit::JitProgram* code, const vm::RunArgs& args,
                               const vm::RunOptions& options);
+/// A test run's repeat loop: `run()` (a Result<void>) until `done` reaches `repeat`, inside
+/// read-side sections of 1,024 runs each, as Linux's test run holds rcu_read_lock over its loop
+/// and lets go only to reschedule. Entering a section costs a memory barrier, more than a short
+/// program's run; run_prepared()'s own section then only nests.
+template <typename Run>
+Result<void> run_repeated(uint64_t repeat, uint64_t& done, Run&& run) {
+  constexpr uint64_t kRunsPerSection = 1024;
+  while (done < repeat) {
+    maps::EpochGuard section;
+    const uint64_t end = std::min(repeat, done + kRunsPerSection);
+    for (; done < end; ++done) POLLEN_CHECK(run());
+  }
+  return {};
+}
 /// A test-run refusal that Linux makes, naming its errno: "test-run: <what> (EINVAL)".
 Error test_run_refusal(std::string what, const char* errno_text);
 /// Object::test_run for XDP programs (xdp_run.cpp).

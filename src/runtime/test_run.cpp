@@ -118,12 +118,13 @@ Result<TestRunResult> Object::test_run(std::string_view name, const TestRunOptio
   TestRunResult result;
   std::vector<uint8_t> memory;
   auto start = std::chrono::steady_clock::now();
-  for (; result.repeat < options.repeat; ++result.repeat) {
+  POLLEN_CHECK(run_repeated(options.repeat, result.repeat, [&]() -> Result<void> {
     memory = input.bytes;
     POLLEN_TRY(uint64_t r0,
                run_once(*impl_, *prog, code, memory, input.present, input.region_name, checked));
     result.retval = prog->raw ? r0 : static_cast<uint32_t>(r0);
-  }
+    return {};
+  }));
   std::chrono::duration<double, std::nano> elapsed = std::chrono::steady_clock::now() - start;
   result.duration_ns = elapsed.count() / static_cast<double>(result.repeat);
   (prog->raw ? result.data_out : result.ctx_out) = std::move(memory);
@@ -173,6 +174,19 @@ Result<std::string> Object::disassemble(std::string_view name) const {
     i += width;
   }
   return out;
+}
+
+Result<std::string> Object::disassemble_jit(std::string_view name, bool harden) const {
+  POLLEN_TRY(LinkedProgram * prog, impl_->find_program(name));
+  const bool checked = run_checked(*prog, prog->rejection.has_value());
+  jit::JitOptions options = impl_->jit_options(checked);
+  options.harden = harden;
+  options.listing = true;
+  POLLEN_TRY(jit::JitProgram code,
+             jit::JitProgram::compile(prog->insns, helpers::default_helpers(), options));
+  return fmt::format("{}:  ; section {}, {} code{}\n{}", prog->name, prog->section,
+                     checked ? "checked" : "unchecked", harden ? ", hardened" : "",
+                     code.listing());
 }
 
 }  // namespace pollen

@@ -186,10 +186,11 @@ Result<TestRunResult> test_run_xdp(const Object::Impl& object, LinkedProgram& pr
   TestRunResult result;
   const uint64_t repeat = options.repeat == 0 ? 1 : options.repeat;  // Linux: 0 means 1
   auto start = std::chrono::steady_clock::now();
-  for (; result.repeat < repeat; ++result.repeat) {
+  POLLEN_CHECK(run_repeated(repeat, result.repeat, [&]() -> Result<void> {
     POLLEN_TRY(uint64_t r0, run_prepared(object, prog, code, args, run_options));
     result.retval = static_cast<uint32_t>(r0);
-  }
+    return {};
+  }));
   std::chrono::duration<double, std::nano> elapsed = std::chrono::steady_clock::now() - start;
   result.duration_ns = elapsed.count() / static_cast<double>(result.repeat);
   auto out = frame.with_metadata();

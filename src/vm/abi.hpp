@@ -117,6 +117,8 @@ class DynamicRegions {
   }
   /// Oldest first.
   std::span<const DynamicEntry> entries() const { return {entries_.data(), count_}; }
+  /// Forgets every entry (an engine reusing its RunContext for the next run).
+  void clear() { count_ = 0; }
 
  private:
   void erase(size_t i) {

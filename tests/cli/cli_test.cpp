@@ -289,8 +289,8 @@ const Case kCases[] = {
      R"(^--mem: offset 6: odd number of hex digits \(7\)\n$)"},
     {"exec_reports_odd_hex_program", {"exec", "odd.hex"}, "", 2, "",
      R"(^odd\.hex: offset 21: odd number of hex digits \(1\)\n$)"},
-    {"exec_reports_elf_as_not_supported", {"exec", "prog.o"}, "", 2, "",
-     R"(^prog\.o: ELF object files are not supported yet)"},
+    {"exec_refuses_elf_object", {"exec", "prog.o"}, "", 2, "",
+     R"(^prog\.o: this command takes raw bytecode, --hex or --asm; an ELF object's programs)"},
     {"exec_rejects_zero_repeat", {"exec", "ret42.s", "--repeat", "0"}, "", 2, "",
      R"(^pollen exec: --repeat: must be at least 1 \(is 0\))"},
     {"exec_rejects_negative_budget", {"exec", "ret42.s", "--budget", "-1"}, "", 2, "",
@@ -326,8 +326,8 @@ const Case kCases[] = {
     {"plugin_reports_truncated_program", {"plugin"}, "b7  00  00  00\n", 2, "",
      R"(^stdin: offset 0: truncated instruction)"},
     {"plugin_reports_empty_program", {"plugin"}, "\n", 2, "", R"(^stdin: insn 0: .*empty)"},
-    {"plugin_reports_elf_not_supported", {"plugin", "--elf"}, "7f  45  4c  46\n", 2, "",
-     R"(^--elf: ELF programs are not supported yet)"},
+    {"plugin_refuses_elf", {"plugin", "--elf"}, "7f  45  4c  46\n", 2, "",
+     R"(^--elf: the plugin runs raw bytecode only)"},
     {"plugin_runs_on_the_jit", {"plugin", "--engine", "jit"}, kRet42Hex, 0, "^2a\n$", ""},
     {"plugin_runs_hardened", {"plugin", "aa  ", "--engine", "jit", "--harden"},
      "71  10  00  00  00  00  00  00  95  00  00  00  00  00  00  00  \n", 0, "^aa\n$", ""},
@@ -523,6 +523,23 @@ TEST_F(CliObject, DisasmListsProgramsWithSourceLines) {
   EXPECT_NE(got.out.find("global_data:  ; section syscall\n"), std::string::npos) << got.out;
   EXPECT_NE(got.out.find("; int global_data(struct args* ctx) {"), std::string::npos) << got.out;
   EXPECT_NE(got.out.find("\nsum_table:\n"), std::string::npos) << got.out;
+}
+
+TEST_F(CliObject, DisasmJitShowsObjectProgramsAsTheirRunsCompileThem) {
+  Output got = run({"disasm", object_, "--jit"});
+  if (got.err.find("not supported") != std::string::npos) GTEST_SKIP() << got.err;
+  ASSERT_EQ(got.exit_code, 0) << got.err;
+  // Verified: unchecked code; the map's address is linked into the lddw.
+  EXPECT_NE(got.out.find("global_data:  ; section syscall, unchecked code\n"), std::string::npos)
+      << got.out;
+  EXPECT_NE(got.out.find("ret"), std::string::npos) << got.out;
+  Output hardened = run({"disasm", object_, "--jit", "--harden"});
+  ASSERT_EQ(hardened.exit_code, 0) << hardened.err;
+  EXPECT_NE(hardened.out.find("unchecked code, hardened\n"), std::string::npos) << hardened.out;
+  Output unchecked = run({"disasm", object_, "--jit", "--unchecked"});
+  EXPECT_EQ(unchecked.exit_code, 2);
+  EXPECT_NE(unchecked.err.find("--unchecked is for raw bytecode"), std::string::npos)
+      << unchecked.err;
 }
 
 TEST_F(Cli, VerifyJsonHasOneObjectPerProgram) {

@@ -179,8 +179,9 @@ Result<std::vector<uint8_t>> load_bytecode(const ProgramSource& source) {
   if (source.format() == ProgramFormat::Hex) return parse_hex(as_text(file), name);
   if (is_elf(file))
     return make_error(Errc::NotSupported, in_file(name),
-                      "ELF object files are not supported yet (no ELF loader; give raw "
-                      "bytecode, --hex or --asm)");
+                      "this command takes raw bytecode, --hex or --asm; an ELF object's "
+                      "programs run with `pollen test-run` or `pollen run`, and list with "
+                      "`pollen disasm`");
   return file;
 }
 

@@ -91,7 +91,7 @@ struct ProgramSource {
 void add_program_source(CLI::App& app, ProgramSource& source);
 
 /// The bytecode of a program file: raw and hex input are not validated (assembly is). ELF
-/// objects are refused as not supported yet.
+/// objects are refused: the commands that take bytecode run bare programs.
 Result<std::vector<uint8_t>> load_bytecode(const ProgramSource& source);
 
 /// A validated program from a program file.

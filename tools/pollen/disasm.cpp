@@ -4,9 +4,8 @@
 // structurally valid: a program that would be rejected can still be read, up to the first slot
 // that does not decode. An ELF object lists every program with its BTF source lines
 // interleaved (`; int x = 1;`), as llvm-objdump -S does. With --jit it shows, for a valid
-// program, the machine code the JIT generates next to each instruction (asmjit's log), as
-// `pollen exec` would compile it.
-#include <cstring>
+// program, the machine code the JIT generates next to each instruction (asmjit's log): for raw
+// bytecode as `pollen exec` would compile it, for an object's programs as their runs do.
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -53,16 +52,23 @@ int run_jit_listing(const DisasmOptions& options, const std::string& name) {
   return kExitOk;
 }
 
-// An ELF object: every program, in the object's order, with its BTF source lines.
+// An ELF object: every program, in the object's order, with its BTF source lines; with --jit,
+// the machine code of each as its runs compile it.
 std::optional<int> run_object_listing(const DisasmOptions& options, const std::string& name) {
   if (options.source.format() != ProgramFormat::Raw || options.source.path == "-") return {};
   auto file = read_file(options.source.path);
-  if (!file || file->size() < 4 || std::memcmp(file->data(), "\x7f" "ELF", 4) != 0) return {};
+  if (!file || !is_elf(*file)) return {};
+  if (options.unchecked)
+    return report(make_error(Errc::InvalidArgument, Location{Location::Kind::None, 0, name},
+                             "--unchecked is for raw bytecode: an object's programs are compiled "
+                             "as their runs compile them (unchecked once verified)"),
+                  name);
   auto object = Object::from_bytes(*file, name);
   if (!object) return report(object.error(), name);
   bool first = true;
   for (const ProgramInfo& program : object->programs()) {
-    auto listing = object->disassemble(program.name);
+    auto listing = options.jit ? object->disassemble_jit(program.name, options.exec.harden)
+                               : object->disassemble(program.name);
     if (!listing) return report(listing.error(), name);
     std::cout << (first ? "" : "\n") << *listing;
     first = false;
@@ -73,8 +79,8 @@ std::optional<int> run_object_listing(const DisasmOptions& options, const std::s
 
 int run_disasm(const DisasmOptions& options) {
   std::string name = display_name(options.source.path);
-  if (options.jit) return run_jit_listing(options, name);
   if (auto listed = run_object_listing(options, name)) return *listed;
+  if (options.jit) return run_jit_listing(options, name);
   auto bytecode = load_bytecode(options.source);
   if (!bytecode) return report(bytecode.error(), name);
   Program::ListingOptions listing_options{options.syntax, !options.no_addresses, !options.no_bytes};

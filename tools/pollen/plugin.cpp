@@ -27,8 +27,8 @@ int run_plugin(const PluginOptions& options) {
   if (!input) return report(input.error());
   if (options.elf)
     return report(make_error(Errc::NotSupported, Location{Location::Kind::None, 0, "--elf"},
-                             "ELF programs are not supported yet (no ELF loader; run the "
-                             "runner without --elf true)"));
+                             "the plugin runs raw bytecode only (ELF objects run with "
+                             "`pollen test-run`); run the runner without --elf true"));
   auto memory = parse_hex(options.mem_hex, "mem");
   if (!memory) return report(memory.error());
   auto bytes = parse_hex(as_text(*input), "stdin");
@@ -58,7 +58,7 @@ Command add_plugin_command(CLI::App& parent) {
          fmt::format("Fail after N instructions (default {}; 0: no limit)", kDefaultBudget))
       ->check(whole_number(0))
       ->type_name("N");
-  app->add_flag("--elf", options->elf, "stdin holds an ELF object (not supported yet)");
+  app->add_flag("--elf", options->elf, "stdin holds an ELF object (refused: the plugin runs raw bytecode)");
   app->footer(
       "Point bpf_conformance_runner's --plugin_path at a script that runs\n"
       "`exec pollen plugin \"$@\"`; pass options with --plugin_options \"--engine interp\".\n"
