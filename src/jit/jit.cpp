@@ -253,9 +253,9 @@ uint64_t Engine::tail_call(JitState& st) {
       return fmt::format("{} mode {} instruction counting", o.checked ? "checked" : "unchecked",
                          o.count_insns ? "with" : "without");
     };
-    st.ctx.fault = fmt::format(
-        "bpf_tail_call: the target's JIT code was compiled for {}, the caller's for {}",
-        mode(code.options), mode(have));
+    st.ctx.fault =
+        fmt::format("bpf_tail_call: the target's JIT code was compiled for {}, the caller's for {}",
+                    mode(code.options), mode(have));
     return kTailCallRefused;
   }
   if (code.packet_loads && !run.packet_filled) fill_packet(st, run);

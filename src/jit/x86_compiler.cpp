@@ -313,17 +313,28 @@ void Compiler::emit_range(size_t begin, size_t end, bool precise) {
       // The interpreter spends a unit of budget before each instruction.
       a_.sub(state(kRemaining), 1);
       a_.jb(fault_stub(FaultKind::Budget));
+    } else if (!options_.count_insns) {
+      // Counting code keeps one x86 sequence per instruction, to refund exactly.
+      if (const size_t used = fuse(slot, end)) {
+        slot += used - 1;
+        continue;
+      }
     }
     emit_insn(slot);
   }
+}
+
+void Compiler::list_insn(size_t slot) {
+  if (options_.listing)
+    a_.comment(fmt::format("{:>4}: {}", slot, isa::format(*insns_[slot], slot, isa::Syntax::Llvm))
+                   .c_str());
 }
 
 void Compiler::emit_insn(size_t slot) {
   const isa::Decoded& d = *insns_[slot];
   cur_ = slot;
   next_ = slot + (isa::is_wide(d.op) ? 2 : 1);
-  if (options_.listing)
-    a_.comment(fmt::format("{:>4}: {}", slot, isa::format(d, slot, isa::Syntax::Llvm)).c_str());
+  list_insn(slot);
   // One case per row of opcodes.def: a row whose form has no lowering does not compile.
   switch (d.op) {
 #define POLLEN_OP(id, opcode, sel, sel_value, form, ...) \
@@ -583,8 +594,8 @@ Result<NativeCode> compile_native(std::span<const isa::Insn> prog, const vm::Hel
                code.copyFlattenedData(base, size, asmjit::CopySectionFlags::kPadSectionBuffer);
                return {};
              }));
-  NativeCode native{std::move(memory), options.listing ? compiler.listing() : std::string(), 0, 0,
-                    {}, {}};
+  NativeCode native{
+      std::move(memory), options.listing ? compiler.listing() : std::string(), 0, 0, {}, {}};
   native.tail_entry = code.labelOffsetFromBase(compiler.tail_entry());
   native.callback_entry = code.labelOffsetFromBase(compiler.callback_entry());
   for (const auto& [slot, label] : compiler.function_entries()) {

@@ -85,6 +85,8 @@ class Compiler {
   void emit_block(size_t begin, size_t end);
   void emit_range(size_t begin, size_t end, bool precise);
   void emit_insn(size_t slot);
+  /// With JitOptions::listing: the instruction at `slot`, as a comment in the listing.
+  void list_insn(size_t slot);
   void main_prologue();
   void enter_from_host();
   void main_epilogue();
@@ -120,6 +122,7 @@ class Compiler {
 
   // --- Lowering: one function per operand form of opcodes.def ----------------------------
   // x86_alu.cpp
+  size_t fuse(size_t slot, size_t end);
   void lower_AluImm(const isa::Decoded& d);
   void lower_AluReg(const isa::Decoded& d);
   void lower_AluNeg(const isa::Decoded& d);

@@ -4,8 +4,9 @@
 // program in the code (while the same code unblinded does hold them, so the search works);
 // faults carry the interpreter's exact messages; checked mode's slow paths (other regions,
 // pointers into the stack) allow what the interpreter allows; a helper call saves only the
-// arguments read after it; a callback's address is the interpreter's, and bpf_loop runs one
-// (engine_test.cpp has tail calls and callbacks in full); options that do not fit the compiled code are refused; listings show each
+// arguments read after it; fused instruction sequences compute what the interpreter does; a
+// callback's address is the interpreter's, and bpf_loop runs one (engine_test.cpp has tail calls
+// and callbacks in full); options that do not fit the compiled code are refused; listings show each
 // instruction with its machine code; a long program compiles and agrees with the interpreter in
 // every option combination.
 #include <gtest/gtest.h>
@@ -309,6 +310,81 @@ TEST(HelperCall, SavesOnlyTheArgumentsReadAfterIt) {
     ASSERT_TRUE(r.ok()) << r.error().str();
     EXPECT_EQ(*r, c.r0);
   }
+}
+
+// --- Peepholes -----------------------------------------------------------------------------
+
+// Sequences the JIT says in one x86 instruction give the interpreter's r0, on values whose
+// high halves and signs matter; a jump into the middle of one keeps it apart.
+TEST(Peephole, FusedSequencesComputeWhatTheInterpreterDoes) {
+  struct Case {
+    const char* name;
+    std::vector<I> body;  ///< r1 = 0x87654321_f0000001 and r2 = -5 before it; r0 after
+    const char* fused;    ///< the one instruction in the listing ("" for none)
+  };
+  const Case cases[] = {
+      {"zero-extension",
+       {{Op::Mov64Reg, 0, 1}, {Op::Lsh64Imm, 0, 0, 0, 32}, {Op::Rsh64Imm, 0, 0, 0, 32}},
+       "mov eax, edi"},
+      {"sign-extension",
+       {{Op::Mov64Reg, 0, 1}, {Op::Lsh64Imm, 0, 0, 0, 32}, {Op::Arsh64Imm, 0, 0, 0, 32}},
+       "movsxd rax, edi"},
+      {"in place",
+       {{Op::Lsh64Imm, 1, 0, 0, 32}, {Op::Rsh64Imm, 1, 0, 0, 32}, {Op::Mov64Reg, 0, 1}},
+       "mov edi, edi"},
+      {"copy and add", {{Op::Mov64Reg, 0, 1}, {Op::Add64Reg, 0, 2}}, "lea rax, [rdi+rsi]"},
+      {"copy and double", {{Op::Mov64Reg, 0, 1}, {Op::Add64Reg, 0, 0}}, "lea rax, [rdi+rdi]"},
+      {"copy and add 32", {{Op::Mov32Reg, 0, 1}, {Op::Add32Reg, 0, 2}}, "lea eax, [rdi+rsi]"},
+      {"copy and add an immediate",
+       {{Op::Mov64Reg, 0, 1}, {Op::Add64Imm, 0, 0, 0, -7}},
+       "lea rax, [rdi-7]"},
+      {"copy and subtract", {{Op::Mov64Reg, 0, 2}, {Op::Sub64Imm, 0, 0, 0, 9}}, "lea rax, [rsi-9]"},
+      {"subtract INT32_MIN", {{Op::Mov64Reg, 0, 2}, {Op::Sub64Imm, 0, 0, 0, INT32_MIN}}, ""},
+      {"times 9", {{Op::Mov64Reg, 0, 1}, {Op::Mul64Imm, 0, 0, 0, 9}}, "lea rax, [rax+rax*8]"},
+      {"times 5, 32-bit",
+       {{Op::Mov64Reg, 0, 1}, {Op::Mul32Imm, 0, 0, 0, 5}},
+       "lea eax, [rax+rax*4]"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    std::vector<isa::Insn> prog = program({lddw(1, 0x87654321f0000001), mov(2, -5)});
+    for (const I& i : c.body)
+      for (const isa::Insn& slot : program({i})) prog.push_back(slot);
+    prog.push_back(program({exit_insn()})[0]);
+    Result<Interpreter> interp = Interpreter::create(prog, HelperTable{});
+    ASSERT_TRUE(interp.ok());
+    Result<uint64_t> want = interp->run(RunArgs{});
+    ASSERT_TRUE(want.ok());
+    JitOptions options;
+    options.listing = true;
+    JitProgram code = compile(prog, options);
+    Result<uint64_t> got = code.run(RunArgs{});
+    ASSERT_TRUE(got.ok()) << got.error().str();
+    EXPECT_EQ(*got, *want);
+    if (*c.fused != '\0')
+      EXPECT_NE(code.listing().find(c.fused), std::string::npos) << code.listing();
+    // Hardened and counting code keep the instructions apart, with the same result.
+    options.harden = true;
+    options.count_insns = true;
+    got = compile(prog, options).run(RunArgs{});
+    ASSERT_TRUE(got.ok()) << got.error().str();
+    EXPECT_EQ(*got, *want);
+  }
+  // A jump to the shift right: the two shifts are in different blocks and stay apart.
+  std::vector<isa::Insn> prog = program({lddw(1, 0x87654321f0000001),
+                                         mov(0, 0),
+                                         {Op::JeqImm, 0, 0, 1, 1},
+                                         {Op::Lsh64Imm, 1, 0, 0, 32},
+                                         {Op::Rsh64Imm, 1, 0, 0, 32},
+                                         {Op::Mov64Reg, 0, 1},
+                                         exit_insn()});
+  JitOptions options;
+  options.listing = true;
+  JitProgram code = compile(prog, options);
+  EXPECT_EQ(code.listing().find("mov edi, edi"), std::string::npos) << code.listing();
+  Result<uint64_t> got = code.run(RunArgs{});
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, 0xf0000001u);
 }
 
 // --- Callbacks ------------------------------------------------------------------------------
