@@ -95,6 +95,9 @@ struct XdpContext {
   /// the ifindex of a DEVMAP or DEVMAP_HASH entry, the CPU of a CPUMAP one; 0 for a broadcast
   /// to an empty key and for bpf_redirect.
   uint32_t redirect_target = 0;
+  /// The lowest data_meta of the run (bpf_xdp_adjust_head and _meta lower it): where the bytes
+  /// in front of the packet that the program may have written begin.
+  uint64_t lowest_meta = 0;
 };
 static_assert(offsetof(XdpContext, data) == 0 && offsetof(XdpContext, data_end) == 8 &&
               offsetof(XdpContext, data_meta) == 16 && offsetof(XdpContext, ingress_ifindex) == 24 &&

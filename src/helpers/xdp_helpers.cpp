@@ -73,6 +73,7 @@ uint64_t xdp_adjust_head(uint64_t r1, uint64_t r2, uint64_t, uint64_t, uint64_t,
   if (meta != 0) std::memmove(ptr(xdp->data_meta + offset), ptr(xdp->data_meta), meta);
   xdp->data_meta += offset;
   xdp->data = data;
+  xdp->lowest_meta = std::min(xdp->lowest_meta, xdp->data_meta);
   return 0;
 }
 
@@ -86,6 +87,7 @@ uint64_t xdp_adjust_meta(uint64_t r1, uint64_t r2, uint64_t, uint64_t, uint64_t,
   const uint64_t len = xdp->data - meta;
   if (len % 4 != 0 || len > kXdpMetaMax) return neg_errno(EACCES);
   xdp->data_meta = meta;
+  xdp->lowest_meta = std::min(xdp->lowest_meta, meta);
   return 0;
 }
 

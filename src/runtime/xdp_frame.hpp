@@ -28,8 +28,10 @@ class XdpFrame {
   /// Places `bytes` (the first `meta_len` bytes of it metadata, the rest the packet; at most
   /// kXdpMaxData bytes together) so that the packet starts after the headroom. With
   /// `zero_all`, the whole buffer is cleared first, as Linux's test run allocates it zeroed;
-  /// otherwise only the headroom is, which is all a program can see of earlier packets
-  /// (bpf_xdp_adjust_tail clears what it grows).
+  /// otherwise only the headroom is, which is all a verified program can see of earlier
+  /// packets (bpf_xdp_adjust_tail clears what it grows), and of it only what earlier runs
+  /// reached with bpf_xdp_adjust_head/meta (XdpContext::lowest_meta). A checked run may touch
+  /// the whole frame: give it `zero_all`.
   void load(std::span<const uint8_t> bytes, uint32_t meta_len, uint32_t ingress_ifindex,
             uint32_t rx_queue_index, bool zero_all);
 

@@ -247,7 +247,8 @@ Result<XdpOutcome> XdpRunner::run(std::span<const uint8_t> packet, uint32_t ingr
                                   "{} bytes): not supported yet",
                                   packet.size(), kXdpMaxData));
   Impl& r = *impl_;
-  r.frame.load(packet, 0, ingress_ifindex, rx_queue_index, false);
+  // A checked (unverified) run may read anywhere in the frame: it gets a clean one.
+  r.frame.load(packet, 0, ingress_ifindex, rx_queue_index, r.checked);
   Result<uint64_t> r0 = run_prepared(*r.object, *r.prog, r.code.get(), r.args, r.options);
   if (!r0) return r0.error();
   XdpOutcome out;

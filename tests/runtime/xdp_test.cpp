@@ -231,6 +231,32 @@ TEST(XdpRunner, RunsPacketAfterPacket) {
   EXPECT_EQ(jumbo.error().code, Errc::NotSupported);
 }
 
+// What a program wrote in front of one packet (after bpf_xdp_adjust_head) is gone for the
+// next: each packet comes with clean headroom, in every engine and mode.
+TEST(XdpRunner, NoPacketSeesWhatAnEarlierRunLeftInTheHeadroom) {
+  OPEN_OBJECT(object, "xdp_basic");
+  for (Engine engine : {Engine::Interpreter, Engine::Jit}) {
+    for (bool unsafe : {false, true}) {
+      XdpOptions options;
+      options.engine = engine;
+      options.unsafe_no_verify = unsafe;
+      auto runner = object.xdp_runner("xdp_headroom_peek", options);
+      ASSERT_TRUE(runner) << runner.error().str();
+      Bytes marker = frame(0x08), plain = frame(0x08);
+      marker[0] = 1;
+      plain[0] = 0;
+      for (int i = 0; i < 3; ++i) {
+        auto first = runner->run(marker);
+        ASSERT_TRUE(first) << first.error().str();
+        EXPECT_EQ(first->action, 2u) << "packet " << i << " found the marks of the one before";
+        auto second = runner->run(plain);
+        ASSERT_TRUE(second) << second.error().str();
+        EXPECT_EQ(second->action, 2u) << "packet " << i << " found the marks of the one before";
+      }
+    }
+  }
+}
+
 TEST(XdpRunner, RefusesProgramsOfOtherTypes) {
   const std::string path = std::string(POLLEN_EXAMPLES_DIR) + "/example_global_data.o";
   if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " was not built (no BPF clang)";

@@ -40,4 +40,27 @@ int xdp_meta_reader(struct xdp_md *ctx) {
   return XDP_PASS;
 }
 
+// Grows the packet by 64 bytes at the front and returns what it finds there: XDP_PASS when
+// they are all zero, XDP_DROP otherwise; a packet whose first byte is 1 then leaves 0xaa in
+// each of them for the packets after it to find.
+SEC("xdp")
+int xdp_headroom_peek(struct xdp_md *ctx) {
+  void *data = (void *)(long)ctx->data;
+  void *data_end = (void *)(long)ctx->data_end;
+  if (data + 1 > data_end) return XDP_ABORTED;
+  const int mark = *(unsigned char *)data == 1;
+  if (bpf_xdp_adjust_head(ctx, -64)) return XDP_ABORTED;
+  data = (void *)(long)ctx->data;
+  data_end = (void *)(long)ctx->data_end;
+  if (data + 64 > data_end) return XDP_ABORTED;
+  __u64 *front = data;
+  __u64 seen = 0;
+  for (int i = 0; i < 8; i++) {
+    seen |= front[i];
+    if (mark) front[i] = 0xaaaaaaaaaaaaaaaaULL;
+  }
+  bpf_xdp_adjust_head(ctx, 64);
+  return seen ? XDP_DROP : XDP_PASS;
+}
+
 char LICENSE[] SEC("license") = "GPL";
