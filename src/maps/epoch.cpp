@@ -11,6 +11,12 @@
 #include <utility>
 #include <vector>
 
+#if defined(__linux__)
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 namespace pollen::maps {
 namespace {
 
@@ -31,12 +37,52 @@ struct alignas(64) Record {
 
 constexpr size_t kBagFlushSize = 64;
 
+// Entering a section announces the epoch and must then re-read it, a store followed by a load
+// that the processor must not reorder: a full memory barrier, which costs more than a short
+// program's run. Where Linux offers membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED), the readers
+// only keep the compiler from reordering, and the thread that advances the epoch -- rarely, a
+// few times per 64 retirements -- makes every running thread of the process execute a full
+// barrier before it reads their announcements: a store a reader made before its barrier is then
+// visible, and a reader whose store comes after it also loads after it, so it cannot see what
+// was unlinked before the advance began (the asymmetric fence of liburcu's membarrier flavour).
+class Barrier {
+ public:
+  Barrier() {
+#if defined(__linux__)
+    const long commands = syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    asymmetric_ = commands > 0 && (commands & MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0 &&
+                  syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+#endif
+  }
+  /// Between a reader's announcement and its re-read of the epoch.
+  void light() const {
+    if (asymmetric_)
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+    else
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+  }
+  /// Before the advancing thread reads the announcements.
+  void heavy() const {
+#if defined(__linux__)
+    if (asymmetric_ && syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
+      return;
+#endif
+    // Without membarrier the readers fence themselves; this pairs with their fences.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+  }
+
+ private:
+  bool asymmetric_ = false;
+};
+
 class Domain {
  public:
   static Domain& get() {
     static Domain domain;
     return domain;
   }
+
+  const Barrier& barrier() const { return barrier_; }
 
   ~Domain() {
     for (Retired& r : garbage_) r.free_fn(r.object);
@@ -53,6 +99,7 @@ class Domain {
  private:
   bool try_advance();
 
+  Barrier barrier_;
   std::atomic<uint64_t> epoch_{1};
   std::atomic<Record*> records_{nullptr};
   std::atomic<size_t> pending_{0};
@@ -76,6 +123,7 @@ Record* Domain::acquire_record() {
 
 // Called with mutex_ held, so only one thread advances at a time.
 bool Domain::try_advance() {
+  barrier_.heavy();
   uint64_t e = epoch_.load(std::memory_order_seq_cst);
   for (Record* r = records_.load(std::memory_order_acquire); r != nullptr; r = r->next) {
     uint64_t s = r->state.load(std::memory_order_seq_cst);
@@ -137,8 +185,9 @@ void Epoch::enter() {
   // could otherwise be missed by an advance that already scanned this record.
   uint64_t e = domain.epoch();
   for (;;) {
-    // Both seq_cst: the store and the re-read cannot be reordered (a store-load barrier).
-    record->state.store((e << 1) | 1, std::memory_order_seq_cst);
+    // The store and the re-read must not be reordered: see Barrier.
+    record->state.store((e << 1) | 1, std::memory_order_relaxed);
+    domain.barrier().light();
     uint64_t now = domain.epoch();
     if (now == e) break;
     e = now;
