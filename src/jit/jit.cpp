@@ -78,19 +78,23 @@ uint64_t fit_bound(uint64_t length, uint64_t size) {
   return length >= size ? length - size + 1 : 0;
 }
 
-Result<void> check_run_options(const JitOptions& compiled, const vm::RunOptions& options) {
+// Whether `options` ask for what the code was compiled for.
+bool fits(const JitOptions& compiled, const vm::RunOptions& options) {
+  return options.checked == compiled.checked && (options.insn_budget == 0 || compiled.count_insns);
+}
+
+// Why not, when the options do not fit.
+Error misfit(const JitOptions& compiled, const vm::RunOptions& options) {
   auto mode = [](bool checked) { return checked ? "checked" : "unchecked"; };
   if (options.checked != compiled.checked)
     return make_error(Errc::InvalidArgument, Location::none(),
                       fmt::format("the JIT compiled this program for {} mode, so it cannot run "
                                   "it in {} mode (compile it again for that mode)",
                                   mode(compiled.checked), mode(options.checked)));
-  if (options.insn_budget != 0 && !compiled.count_insns)
-    return make_error(Errc::NotSupported, Location::none(),
-                      fmt::format("instruction budget of {}: the JIT compiled this program "
-                                  "without instruction counting (JitOptions::count_insns)",
-                                  options.insn_budget));
-  return {};
+  return make_error(Errc::NotSupported, Location::none(),
+                    fmt::format("instruction budget of {}: the JIT compiled this program "
+                                "without instruction counting (JitOptions::count_insns)",
+                                options.insn_budget));
 }
 
 // Checked mode's bounds: the first region's, for each access size and for writes, and the
@@ -321,7 +325,7 @@ Result<JitProgram> JitProgram::compile(std::span<const isa::Insn> prog,
 
 Result<uint64_t> JitProgram::run(const vm::RunArgs& args, const vm::RunOptions& options,
                                  const TailCallTargets& targets) const {
-  POLLEN_CHECK(check_run_options(code_->options, options));
+  if (!fits(code_->options, options)) return misfit(code_->options, options);
   RunSpace* space = &thread_space();
   std::unique_ptr<RunSpace> nested;
   if (space->busy) {

@@ -3,17 +3,14 @@
 // fixture files below, with given arguments and stdin, and checks the exit code, stdout and
 // stderr. Every failure must be exit 2 (bad input) or 1 (the program failed) with exactly one
 // located line on stderr and nothing on stdout.
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "pollen_process.hpp"
+
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <regex>
 #include <string>
 #include <utility>
@@ -22,6 +19,11 @@
 namespace {
 
 namespace fs = std::filesystem;
+using pollen::test::finish_pollen;
+using pollen::test::Output;
+using pollen::test::read_whole;
+using pollen::test::start_pollen;
+using pollen::test::write_whole;
 
 // Bytes from hex text: "b7 00 2a" -> {0xb7, 0x00, 0x2a}.
 std::string bytes(std::string_view hex) {
@@ -66,21 +68,6 @@ const std::vector<std::pair<std::string, std::string>> kFixtures = {
     {"xdp_nocheck.s", "ldxw %r2, [%r1+0]\nldxb %r0, [%r2+0]\nexit\n"},
 };
 
-struct Output {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string read_whole(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_whole(const fs::path& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
-
 // A fresh directory with the fixtures, removed afterwards; runs `pollen` inside it.
 class Workspace : public testing::Test {
  protected:
@@ -92,31 +79,10 @@ class Workspace : public testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  // Runs the binary with `args` in the workspace, stdin from `input`, capturing both outputs
-  // in files (no pipes, so no deadlock however much it prints).
+  // Runs the binary with `args` in the workspace, stdin from `input`.
   Output run(const std::vector<std::string>& args, const std::string& input = {}) {
     write_whole(dir_ / ".stdin", input);
-    std::vector<char*> argv{const_cast<char*>(POLLEN_BINARY)};
-    for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    pid_t pid = fork();
-    if (pid == 0) {
-      if (chdir(dir_.c_str()) != 0) _exit(126);
-      int in = open(".stdin", O_RDONLY);
-      int out = open(".stdout", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int err = open(".stderr", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (in < 0 || out < 0 || err < 0) _exit(126);
-      dup2(in, 0), dup2(out, 1), dup2(err, 2);
-      execv(POLLEN_BINARY, argv.data());
-      _exit(127);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    Output result;
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    result.out = read_whole(dir_ / ".stdout");
-    result.err = read_whole(dir_ / ".stderr");
-    return result;
+    return finish_pollen(dir_, start_pollen(dir_, args, ".stdin"));
   }
 
   fs::path dir_;
@@ -499,7 +465,8 @@ TEST_F(CliObject, TestRunJsonHasTheIssueShape) {
 TEST_F(CliObject, TestRunMapsInFillsMapsBeforeTheRun) {
   write_whole(dir_ / "maps.json", R"({".data": {"type": "array", "entries": [
       {"key": "00000000", "value": "c800000000000000edffffffffffffff"}]}})");
-  Output got = run({"test-run", object_, "--ctx-in", "ctx.bin", "--maps-in", "maps.json", "--json"});
+  Output got =
+      run({"test-run", object_, "--ctx-in", "ctx.bin", "--maps-in", "maps.json", "--json"});
   ASSERT_EQ(got.exit_code, 0) << got.err;
   nlohmann::json result = nlohmann::json::parse(got.out);
   EXPECT_EQ(result["ctx_out"], "03000000020000000e00000000000000c900000000000000");
@@ -574,9 +541,12 @@ TEST_F(Cli, VerifyVerbosePrintsThePathThatLedToTheRejection) {
   EXPECT_NE(got.err.find("path:\n  0: r2 = *(u32 *)(r1 + 0x0)  ; r2=pkt(r=0)\n  1: r0 = *(u8"),
             std::string::npos)
       << got.err;
-  EXPECT_NE(got.err.find("state at the rejection:\n  r1=ctx r2=pkt(r=0) r10=fp0"), std::string::npos)
+  EXPECT_NE(got.err.find("state at the rejection:\n  r1=ctx r2=pkt(r=0) r10=fp0"),
+            std::string::npos)
       << got.err;
-  EXPECT_EQ(got.err.substr(got.err.rfind('\n', got.err.size() - 2) + 1).rfind("xdp_nocheck.s: insn 1:", 0), 0u)
+  EXPECT_EQ(got.err.substr(got.err.rfind('\n', got.err.size() - 2) + 1)
+                .rfind("xdp_nocheck.s: insn 1:", 0),
+            0u)
       << got.err;
 }
 

@@ -23,6 +23,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "pollen_process.hpp"
+
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -38,6 +40,10 @@
 namespace {
 
 namespace fs = std::filesystem;
+using pollen::test::finish_pollen;
+using pollen::test::Output;
+using pollen::test::read_whole;
+using pollen::test::start_pollen;
 using Json = nlohmann::json;
 using Bytes = std::vector<uint8_t>;
 using Clock = std::chrono::steady_clock;
@@ -116,66 +122,6 @@ std::vector<Record> read_pcap(const fs::path& path, bool nano = false) {
 
 // ---- running the binary -------------------------------------------------------------------
 
-struct Output {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string read_whole(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::vector<std::string> pollen_argv(const std::vector<std::string>& args) {
-  std::vector<std::string> argv{POLLEN_BINARY};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return argv;
-}
-
-// Starts `pollen args...` in `dir` with stdout and stderr going to files there; `before_exec`
-// runs in the child first (entering a network namespace).
-pid_t start(const fs::path& dir, const std::vector<std::string>& args, int netns_fd = -1) {
-  std::vector<std::string> argv_strings = pollen_argv(args);
-  std::vector<char*> argv;
-  for (std::string& a : argv_strings) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) != 0) _exit(125);
-    if (chdir(dir.c_str()) != 0) _exit(126);
-    int in = open("/dev/null", O_RDONLY);
-    int out = open(".stdout", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int err = open(".stderr", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (in < 0 || out < 0 || err < 0) _exit(126);
-    dup2(in, 0), dup2(out, 1), dup2(err, 2);
-    execv(POLLEN_BINARY, argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-// Waits for `pid` up to `limit`; kills it (a test failure) when it takes longer.
-Output finish(const fs::path& dir, pid_t pid,
-              std::chrono::seconds limit = std::chrono::seconds(60)) {
-  int status = 0;
-  const auto deadline = Clock::now() + limit;
-  while (waitpid(pid, &status, WNOHANG) == 0) {
-    if (Clock::now() > deadline) {
-      ADD_FAILURE() << "pollen did not stop within " << limit.count() << " s; killing it";
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  Output result;
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.out = read_whole(dir / ".stdout");
-  result.err = read_whole(dir / ".stderr");
-  return result;
-}
-
 class Workspace : public testing::Test {
  protected:
   void SetUp() override {
@@ -185,7 +131,9 @@ class Workspace : public testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  Output run(const std::vector<std::string>& args) { return finish(dir_, start(dir_, args)); }
+  Output run(const std::vector<std::string>& args) {
+    return finish_pollen(dir_, start_pollen(dir_, args));
+  }
 
   // `pollen run --json`, which must succeed.
   Json run_json(std::vector<std::string> args) {
@@ -621,7 +569,7 @@ class RunLive : public RunCapture {
   // Starts `pollen run --iface` in namespace a and waits until its socket is bound.
   pid_t start_live(std::vector<std::string> args, const std::string& program = "xdp_reflect") {
     args.insert(args.begin(), {"run", obj_, "--iface", veth_.if_a, "--program", program});
-    pid_t pid = start(dir_, args, ns_a_);
+    pid_t pid = start_pollen(dir_, args, "/dev/null", ns_a_);
     const auto deadline = Clock::now() + std::chrono::seconds(10);
     while (read_whole(dir_ / ".stderr").find("listening on") == std::string::npos) {
       int status = 0;
@@ -666,7 +614,7 @@ TEST_F(RunLive, ReflectsTxFramesBackOutOfTheInterfaceAndStopsAfterCount) {
   send_frame(ipv4(kUdp));  // dropped: not the test EtherType
   send_frame(ipv4(kTcp));
   EXPECT_FALSE(receive(sender_, std::chrono::milliseconds(300))) << "a dropped frame came back";
-  Output r = finish(dir_, pid, std::chrono::seconds(10));
+  Output r = finish_pollen(dir_, pid, std::chrono::seconds(10));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Json j = Json::parse(r.out, nullptr, false);
   ASSERT_FALSE(j.is_discarded()) << r.out;
@@ -685,7 +633,7 @@ TEST_F(RunLive, SigintStopsTheRunAndStillPrintsTheSummary) {
   ASSERT_GT(pid, 0);
   expect_reflected(3);
   ASSERT_EQ(kill(pid, SIGINT), 0);
-  Output r = finish(dir_, pid, std::chrono::seconds(10));
+  Output r = finish_pollen(dir_, pid, std::chrono::seconds(10));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Json j = Json::parse(r.out, nullptr, false);
   ASSERT_FALSE(j.is_discarded()) << r.out;
@@ -712,7 +660,7 @@ TEST_F(RunLive, RedirectSendsOutOfTheTargetInterfaceAndPassIsOnlyCounted) {
   ASSERT_TRUE(back) << "the TX frame did not come back";
   EXPECT_EQ(*back, tx);
   send_frame(frame(kEtherTest, {2, 0}));  // XDP_PASS: counted, sent nowhere
-  Output r = finish(dir_, pid, std::chrono::seconds(10));
+  Output r = finish_pollen(dir_, pid, std::chrono::seconds(10));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_FALSE(receive(sender_, std::chrono::milliseconds(100)));
   EXPECT_FALSE(receive(other_, std::chrono::milliseconds(100)));
@@ -739,7 +687,7 @@ TEST_F(RunLive, TheProgramSeesTheVlanTagTheKernelTookOut) {
   ASSERT_TRUE(back) << "the tagged frame did not come back (the program saw no tag)";
   EXPECT_EQ(back->vlan_tci, tci);
   EXPECT_EQ(back->bytes, frame(kEtherTest, {1, 0}, 56));
-  Output r = finish(dir_, pid, std::chrono::seconds(10));
+  Output r = finish_pollen(dir_, pid, std::chrono::seconds(10));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Json j = Json::parse(r.out, nullptr, false);
   ASSERT_FALSE(j.is_discarded()) << r.out;
@@ -750,7 +698,7 @@ TEST_F(RunLive, DurationStopsAQuietRun) {
   const auto begin = Clock::now();
   pid_t pid = start_live({"--duration", "0.3"});
   ASSERT_GT(pid, 0);
-  Output r = finish(dir_, pid, std::chrono::seconds(10));
+  Output r = finish_pollen(dir_, pid, std::chrono::seconds(10));
   EXPECT_GE(Clock::now() - begin, std::chrono::milliseconds(300));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("on interface " + veth_.if_a + ": 0 packets, 0 bytes\n"), std::string::npos)
