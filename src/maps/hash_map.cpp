@@ -14,6 +14,7 @@
 #include <new>
 
 #include "maps/epoch.hpp"
+#include "maps/hash.hpp"
 
 namespace pollen::maps {
 namespace {
@@ -95,7 +96,7 @@ unsigned char* HashMap::value_of(Node* node) const {
 HashMap::Node* HashMap::find_node(const void* key, uint64_t hash) const {
   for (Node* n = bucket_for(hash).head.load(std::memory_order_acquire); n != nullptr;
        n = n->next.load(std::memory_order_acquire)) {
-    if (n->hash == hash && std::memcmp(key_of(n), key, def_.key_size) == 0) return n;
+    if (n->hash == hash && bytes_equal(key_of(n), key, def_.key_size)) return n;
   }
   return nullptr;
 }
@@ -104,7 +105,7 @@ HashMap::Found HashMap::find_locked(Bucket& bucket, const void* key, uint64_t ha
   std::atomic<Node*>* link = &bucket.head;
   for (Node* n = link->load(std::memory_order_relaxed); n != nullptr;
        link = &n->next, n = link->load(std::memory_order_relaxed)) {
-    if (n->hash == hash && std::memcmp(key_of(n), key, def_.key_size) == 0) return {link, n};
+    if (n->hash == hash && bytes_equal(key_of(n), key, def_.key_size)) return {link, n};
   }
   return {link, nullptr};
 }

@@ -13,6 +13,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "maps/hash.hpp"
+
 namespace pollen::maps {
 
 QueueStackMap::QueueStackMap(const MapDef& def, uint32_t slots)

@@ -271,22 +271,6 @@ long Map::delete_batch(const void* keys, uint32_t* count, uint64_t elem_flags) {
   return 0;
 }
 
-uint64_t hash_bytes(const void* data, size_t size, uint64_t seed) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  uint64_t h = mix(seed ^ (size * 0x9e3779b97f4a7c15ull));
-  for (; size >= 8; size -= 8, p += 8) {
-    uint64_t word;
-    std::memcpy(&word, p, 8);
-    h = mix(h ^ word) + 0x9e3779b97f4a7c15ull;
-  }
-  if (size > 0) {
-    uint64_t word = 0;
-    std::memcpy(&word, p, size);
-    h = mix(h ^ word ^ (uint64_t{size} << 59));
-  }
-  return mix(h);
-}
-
 uint64_t make_hash_seed(uint32_t map_flags) {
   if ((map_flags & kBpfFZeroSeed) != 0) return 0;
   static std::atomic<uint64_t> counter{0};

@@ -220,9 +220,6 @@ Result<void> check_map_def(const MapDef& def);
 /// (the per-CPU count). Unsupported types fail with Errc::NotSupported naming the type.
 Result<std::shared_ptr<Map>> create_map(const MapDef& def, uint32_t slots);
 
-/// A seeded 64-bit hash of `size` bytes (hash maps and bloom filters).
-uint64_t hash_bytes(const void* data, size_t size, uint64_t seed);
-
 /// A per-map hash seed: random, or 0 with BPF_F_ZERO_SEED (Linux's testing aid).
 uint64_t make_hash_seed(uint32_t map_flags);
 

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 // The hash map family: update flags against present and absent keys for every hash type,
 // max_entries, LRU eviction order, per-CPU slots, get_next_key, batches, BPF_F_LOCK, for_each,
-// and value pointers that stay valid (and unchanged) inside an epoch section after the element
-// is deleted or replaced.
+// value pointers that stay valid (and unchanged) inside an epoch section after the element
+// is deleted or replaced; the key hash and comparison at every key length.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <set>
 #include <string>
 #include <tuple>
@@ -14,6 +15,7 @@
 
 #include "map_test_util.hpp"
 #include "maps/epoch.hpp"
+#include "maps/hash.hpp"
 #include "maps/hash_map.hpp"
 
 namespace pollen::maps {
@@ -22,6 +24,49 @@ namespace {
 using test::make_def;
 using test::make_map;
 using test::u64_at;
+
+// Every length from 0 to 40 bytes (the short paths read overlapping words): a key hashes as
+// itself, any one flipped bit or a different length or seed changes the hash, and
+// bytes_equal agrees with memcmp.
+TEST(KeyHash, DependsOnEveryByteTheLengthAndTheSeed) {
+  std::vector<unsigned char> key(48), other(48);
+  for (size_t i = 0; i < key.size(); ++i) key[i] = static_cast<unsigned char>(i * 37 + 11);
+  for (size_t size = 0; size <= 40; ++size) {
+    SCOPED_TRACE(size);
+    const uint64_t h = hash_bytes(key.data(), size, 7);
+    other = key;
+    EXPECT_EQ(hash_bytes(other.data(), size, 7), h);
+    EXPECT_TRUE(bytes_equal(key.data(), other.data(), size));
+    EXPECT_NE(hash_bytes(key.data(), size, 8), h);
+    if (size < 40) EXPECT_NE(hash_bytes(key.data(), size + 1, 7), h);
+    for (size_t byte = 0; byte < size; ++byte) {
+      for (int bit = 0; bit < 8; bit += 7) {
+        other = key;
+        other[byte] ^= static_cast<unsigned char>(1u << bit);
+        EXPECT_NE(hash_bytes(other.data(), size, 7), h) << "byte " << byte << " bit " << bit;
+        EXPECT_FALSE(bytes_equal(key.data(), other.data(), size)) << "byte " << byte;
+      }
+    }
+  }
+}
+
+// Sequential keys, as counters keyed by index or address use them, spread over the buckets:
+// 65,536 four-byte keys in 65,536 buckets leave no bucket with more than a handful.
+TEST(KeyHash, SpreadsSequentialKeysOverBuckets) {
+  for (size_t size : {4u, 8u, 13u, 16u, 20u}) {
+    SCOPED_TRACE(size);
+    std::vector<uint32_t> per_bucket(1 << 16, 0);
+    std::vector<unsigned char> key(size, 0);
+    for (uint32_t i = 0; i < (1u << 16); ++i) {
+      std::memcpy(key.data() + size - 4, &i, 4);
+      ++per_bucket[hash_bytes(key.data(), size, 0) & 0xffff];
+    }
+    EXPECT_LE(*std::max_element(per_bucket.begin(), per_bucket.end()), 12u);
+    const auto empty = std::count(per_bucket.begin(), per_bucket.end(), 0u);
+    // A random function leaves 1/e of the buckets empty (36.8%).
+    EXPECT_NEAR(static_cast<double>(empty) / per_bucket.size(), 0.368, 0.02);
+  }
+}
 
 struct FlagCase {
   const char* name;
