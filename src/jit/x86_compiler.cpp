@@ -175,6 +175,7 @@ void Compiler::analyse() {
   insns_.resize(n);
   labels_.resize(n);
   block_start_.assign(n, false);
+  loop_head_.assign(n, false);
   for (size_t slot = 0; slot < n;) {
     insns_[slot] = *isa::decode(prog_, slot);  // validate() passed: every slot decodes
     slot += isa::is_wide(insns_[slot]->op) ? 2 : 1;
@@ -198,6 +199,7 @@ void Compiler::analyse() {
     if (d.op == isa::Op::CallLocal) continue;
     if (std::optional<int64_t> target = isa::branch_target(d, slot)) {
       block_start_[static_cast<size_t>(*target)] = true;
+      if (static_cast<size_t>(*target) <= slot) loop_head_[static_cast<size_t>(*target)] = true;
       labels_[static_cast<size_t>(*target)] = a_.newLabel();
     }
   }
@@ -276,6 +278,9 @@ void Compiler::emit_function(size_t f) {
 }
 
 void Compiler::emit_block(size_t begin, size_t end) {
+  // A loop's first instruction starts a 16-byte fetch block, so that how the loop runs does
+  // not depend on where the code before it happened to end.
+  if (loop_head_[begin]) a_.align(asmjit::AlignMode::kCode, 16);
   if (labels_[begin].isValid()) a_.bind(labels_[begin]);
   if (!options_.count_insns) return emit_range(begin, end, false);
   const auto n = static_cast<int32_t>(insn_count(begin, end));

@@ -178,6 +178,7 @@ class Compiler {
   std::vector<std::optional<isa::Decoded>> insns_;  ///< by slot; empty for lddw's second slot
   std::vector<Label> labels_;       ///< by slot: jump targets, and block starts when counting
   std::vector<bool> block_start_;   ///< by slot
+  std::vector<bool> loop_head_;     ///< by slot: the target of a backward jump
   std::vector<uint16_t> live_out_;  ///< by slot: BPF registers read after it before a write
   std::vector<Function> functions_;
   std::vector<Label> entries_;                   ///< by function: where a local call enters it
