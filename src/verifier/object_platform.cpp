@@ -83,6 +83,9 @@ ProgramInput program_input(const loader::ProgramSpec& program) {
   for (const loader::MapReloc& reloc : program.map_relocs)
     input.insns[reloc.insn].imm = static_cast<int32_t>(reloc.map);
   for (const loader::LineInfo& line : program.line_info) {
+    // Line 0 is clang's mark for code with no source line of its own (a loop's latch, spills):
+    // such instructions take the line before them instead of naming line 0.
+    if (line.line == 0) continue;
     if (!input.lines.empty() && input.lines.back().insn == line.insn) input.lines.pop_back();
     input.lines.push_back({line.insn, line.file, line.line});
   }
