@@ -77,6 +77,7 @@ class Explorer {
   std::optional<Failure> follow(State& cur, uint32_t& pc, CheckpointPtr& parent);
   Visit visit(State& cur, uint32_t pc, CheckpointPtr& parent, bool callback_return);
   bool converged(State& cur, uint32_t pc, bool widen_scalars);
+  bool keeps_checkpoint(uint32_t pc) const;
   void add_checkpoint(const State& cur, uint32_t pc, uint64_t key, CheckpointPtr& parent);
   void clean(State& s, uint32_t pc) const;
   void end_path(const CheckpointPtr& parent);
@@ -169,6 +170,11 @@ Explorer::Visit Explorer::visit(State& cur, uint32_t pc, CheckpointPtr& parent,
     const Checkpoint& cp = *it->second;
     if (cp.pc == pc && subsumes(cp.state, cur) && subsumes(cur, cp.state)) return Visit::Loop;
   }
+  // A miss counts against a checkpoint only when this visit keeps a state of its own (Linux:
+  // miss_cnt grows only with add_new_state): in a loop, where few states are kept, every later
+  // iteration misses the states of earlier ones, and counting those misses would evict a
+  // state before the paths it can prune (the other branches of its own iteration) come back.
+  const bool keeps = keeps_checkpoint(pc);
   std::vector<CheckpointPtr>& list = explored_[pc];
   for (size_t i = 0; i < list.size();) {
     Checkpoint& cp = *list[i];
@@ -176,26 +182,29 @@ Explorer::Visit Explorer::visit(State& cur, uint32_t pc, CheckpointPtr& parent,
       ++cp.hits;
       return Visit::Pruned;
     }
-    if (++cp.misses > cp.hits * kMissFactor + kMissFactor) {
+    if (keeps && ++cp.misses > cp.hits * kMissFactor + kMissFactor) {
       list[i] = std::move(list.back());
       list.pop_back();
       continue;
     }
     ++i;
   }
-  add_checkpoint(cur, pc, key, parent);
+  if (keeps) add_checkpoint(cur, pc, key, parent);
   return Visit::Continue;
 }
 
-void Explorer::add_checkpoint(const State& cur, uint32_t pc, uint64_t key, CheckpointPtr& parent) {
+bool Explorer::keeps_checkpoint(uint32_t pc) const {
   // Like Linux, keep a new state only every few jumps and instructions, and far less often
   // inside a loop, whose iterations differ and would not prune each other anyway. Callback
   // calls always keep one: their iterations converge only against it.
+  if (cfg_.callback_site[pc]) return true;
   bool in_loop = unfinished_at_[pc] > 0;
   uint64_t min_jumps = in_loop ? 20 : 2, min_insns = in_loop ? 100 : 8;
-  if (!cfg_.callback_site[pc] && (jumps_ - jumps_at_checkpoint_ < min_jumps ||
-                                  stats_.insns_processed - insns_at_checkpoint_ < min_insns))
-    return;
+  return jumps_ - jumps_at_checkpoint_ >= min_jumps &&
+         stats_.insns_processed - insns_at_checkpoint_ >= min_insns;
+}
+
+void Explorer::add_checkpoint(const State& cur, uint32_t pc, uint64_t key, CheckpointPtr& parent) {
   auto cp = std::make_shared<Checkpoint>(cur, parent, pc, key);
   unfinished_.emplace(key, cp);
   ++unfinished_at_[pc];
