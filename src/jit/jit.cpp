@@ -325,6 +325,12 @@ Result<JitProgram> JitProgram::compile(std::span<const isa::Insn> prog,
 
 Result<uint64_t> JitProgram::run(const vm::RunArgs& args, const vm::RunOptions& options,
                                  const TailCallTargets& targets) const {
+  return run_times(args, 1, options, targets);
+}
+
+Result<uint64_t> JitProgram::run_times(const vm::RunArgs& args, uint64_t times,
+                                       const vm::RunOptions& options,
+                                       const TailCallTargets& targets) const {
   if (!fits(code_->options, options)) return misfit(code_->options, options);
   RunSpace* space = &thread_space();
   std::unique_ptr<RunSpace> nested;
@@ -335,14 +341,22 @@ Result<uint64_t> JitProgram::run(const vm::RunArgs& args, const vm::RunOptions& 
   space->busy = true;
   JitState& st = space->st;
   Run run{code_.get(), args, options, targets, false, nullptr};
-  prepare(*space, run);
   // The code's first byte is its entry point.
   auto entry =
       reinterpret_cast<detail::EntryFn>(reinterpret_cast<uintptr_t>(code_->native->memory.data()));
-  const uint64_t r0 = entry(&st);
-  // What helpers left held (a ring buffer record, a spin lock) is let go, as the interpreter does.
-  if (st.ctx.release != nullptr) st.ctx.release(st.ctx);
-  const vm::detail::Fault fault = detail::decode_fault(st.fault_word, st.fault_value);
+  uint64_t r0 = 0;
+  vm::detail::Fault fault{};
+  for (uint64_t i = 0; i < std::max<uint64_t>(times, 1); ++i) {
+    run.program = code_.get();  // a tail call in the run before switched it
+    prepare(*space, run);
+    r0 = entry(&st);
+    // What helpers left held (a ring buffer record, a spin lock) is let go, as the
+    // interpreter does.
+    if (st.ctx.release != nullptr) st.ctx.release(st.ctx);
+    fault = detail::decode_fault(st.fault_word, st.fault_value);
+    if (fault.kind != vm::detail::FaultKind::None || run.handed_over_error) break;
+    st.ctx.dynamic.clear();
+  }
   if (!code_->options.count_insns)
     t_last_insn_count = 0;
   else if (fault.kind == vm::detail::FaultKind::Budget)

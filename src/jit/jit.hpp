@@ -28,9 +28,9 @@ class JitProgram;
 /// vouches that helper 1 of its table is Linux's bpf_map_lookup_elem and that `map` is the
 /// address the program's lddw loads for this map. jit/array_layout.hpp fills it from a map.
 struct ArrayLayout {
-  uint64_t map = 0;          ///< the map's address, as lddw loads it
-  uint64_t values = 0;       ///< the address of element 0's value
-  uint32_t elem_size = 0;    ///< bytes from one element's value to the next
+  uint64_t map = 0;        ///< the map's address, as lddw loads it
+  uint64_t values = 0;     ///< the address of element 0's value
+  uint32_t elem_size = 0;  ///< bytes from one element's value to the next
   uint32_t max_entries = 0;
 };
 
@@ -86,9 +86,10 @@ class JitProgram {
   /// Callbacks (bpf_loop, bpf_for_each_map_elem: RunContext::call_function) run as JIT code in
   /// a frame below the helper caller's, as in the interpreter. The main function is compiled
   /// as a callee too when a local call or a BPF_PSEUDO_FUNC lddw names it; a callback at slot
-  /// 0 that nothing names so (a plain constant) is refused when it runs. Tail calls (RunContext::tail_call) continue in the
-  /// target's JIT code with the same registers, stack frame and tail-call count (see
-  /// TailCallTargets), from the main function only, as the interpreter does.
+  /// 0 that nothing names so (a plain constant) is refused when it runs. Tail calls
+  /// (RunContext::tail_call) continue in the target's JIT code with the same registers, stack frame
+  /// and tail-call count (see TailCallTargets), from the main function only, as the interpreter
+  /// does.
   static Result<JitProgram> compile(std::span<const isa::Insn> prog, const vm::HelperTable& helpers,
                                     const JitOptions& options = {});
 
@@ -103,6 +104,12 @@ class JitProgram {
   /// tail calls more. Faults in the interpreter are its own, located in the target.
   Result<uint64_t> run(const vm::RunArgs& args, const vm::RunOptions& options = {},
                        const TailCallTargets& targets = {}) const;
+  /// run() `times` times in a row on the same arguments, as a test run's repeat does (what a
+  /// run leaves in memory, the next one sees), preparing the run state once: the r0 of the
+  /// last run, or the first run's fault, which stops it. last_insn_count() is the last run's.
+  Result<uint64_t> run_times(const vm::RunArgs& args, uint64_t times,
+                             const vm::RunOptions& options = {},
+                             const TailCallTargets& targets = {}) const;
 
   /// The machine code next to the BPF instructions, when compiled with JitOptions::listing;
   /// empty otherwise.

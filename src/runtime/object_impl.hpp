@@ -99,22 +99,24 @@ bool run_checked(const LinkedProgram& prog, bool unsafe);
 /// Adds what a checked run of the object's programs may touch besides its own inputs: the
 /// global-data values and the maps helpers may be handed.
 void add_object_memory(const Object::Impl& object, vm::RunArgs& args);
-/// One run of `prog` with arguments already prepared: on `code` (its JIT code) when given,
-/// which finds tail-call targets' JIT code in `object`, else on its interpreter.
+/// `times` runs of `prog` in a row with arguments already prepared (what one leaves in memory
+/// the next sees): on `code` (its JIT code) when given, which finds tail-call targets' JIT code
+/// in `object`, else on its interpreter. The last run's r0, or the first fault.
 Result<uint64_t> run_prepared(const Object::Impl& object, const LinkedProgram& prog,
                               const jit::JitProgram* code, const vm::RunArgs& args,
-                              const vm::RunOptions& options);
-/// A test run's repeat loop: `run()` (a Result<void>) until `done` reaches `repeat`, inside
-/// read-side sections of 1,024 runs each, as Linux's test run holds rcu_read_lock over its loop
-/// and lets go only to reschedule. Entering a section costs a memory barrier, more than a short
-/// program's run; run_prepared()'s own section then only nests.
+                              const vm::RunOptions& options, uint64_t times = 1);
+/// A test run's repeat loop: `run(n)` (n runs, a Result<void>) until `done` reaches `repeat`,
+/// in batches of up to 1,024 runs, each inside one read-side section, as Linux's test run holds
+/// rcu_read_lock over its loop and lets go only to reschedule; run_prepared()'s own section
+/// then only nests.
 template <typename Run>
 Result<void> run_repeated(uint64_t repeat, uint64_t& done, Run&& run) {
   constexpr uint64_t kRunsPerSection = 1024;
   while (done < repeat) {
     maps::EpochGuard section;
-    const uint64_t end = std::min(repeat, done + kRunsPerSection);
-    for (; done < end; ++done) POLLEN_CHECK(run());
+    const uint64_t n = std::min(repeat - done, kRunsPerSection);
+    POLLEN_CHECK(run(n));
+    done += n;
   }
   return {};
 }

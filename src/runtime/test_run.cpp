@@ -41,12 +41,13 @@ Result<RunInput> check_inputs(const LinkedProgram& prog, const TestRunOptions& o
                       fmt::format("test-run: program type '{}' of '{}' is not supported yet "
                                   "(only xdp and syscall programs and raw bytecode)",
                                   loader::program_type_name(prog.type), prog.name));
-  if (options.data_in) return test_run_refusal("data_in is not allowed for syscall programs", "EINVAL");
+  if (options.data_in)
+    return test_run_refusal("data_in is not allowed for syscall programs", "EINVAL");
   const std::vector<uint8_t> ctx = options.ctx_in.value_or(std::vector<uint8_t>{});
   if (ctx.size() > std::numeric_limits<uint16_t>::max())
     return test_run_refusal(fmt::format("ctx_in is larger than {} bytes ({})",
-                               std::numeric_limits<uint16_t>::max(), ctx.size()),
-                   "EINVAL");
+                                        std::numeric_limits<uint16_t>::max(), ctx.size()),
+                            "EINVAL");
   return RunInput{ctx, !ctx.empty(), "context"};
 }
 
@@ -92,11 +93,15 @@ void add_object_memory(const Object::Impl& object, vm::RunArgs& args) {
 
 Result<uint64_t> run_prepared(const Object::Impl& object, const LinkedProgram& prog,
                               const jit::JitProgram* code, const vm::RunArgs& args,
-                              const vm::RunOptions& options) {
+                              const vm::RunOptions& options, uint64_t times) {
   maps::EpochGuard guard;
-  if (code == nullptr) return prog.interpreter->run(args, options);
+  if (code == nullptr) {
+    Result<uint64_t> r0 = prog.interpreter->run(args, options);
+    for (uint64_t i = 1; i < times && r0; ++i) r0 = prog.interpreter->run(args, options);
+    return r0;
+  }
   Object::Impl::JitTargets targets{&object, options.checked};
-  return code->run(args, options, {&Object::Impl::find_tail_call_target, &targets});
+  return code->run_times(args, times, options, {&Object::Impl::find_tail_call_target, &targets});
 }
 
 Result<TestRunResult> Object::test_run(std::string_view name, const TestRunOptions& options) {
@@ -107,9 +112,10 @@ Result<TestRunResult> Object::test_run(std::string_view name, const TestRunOptio
   POLLEN_CHECK(impl_->check_verified(*prog, options.unsafe_no_verify));
   // Linux: "ctx_size_in < prog->aux->max_ctx_offset" is EINVAL (bpf_prog_test_run_syscall).
   if (!prog->raw && input.bytes.size() < prog->facts.max_ctx_offset)
-    return test_run_refusal(fmt::format("the program reads the context up to byte {}, ctx_in has {}",
-                               prog->facts.max_ctx_offset, input.bytes.size()),
-                   "EINVAL");
+    return test_run_refusal(
+        fmt::format("the program reads the context up to byte {}, ctx_in has {}",
+                    prog->facts.max_ctx_offset, input.bytes.size()),
+        "EINVAL");
   const bool checked = run_checked(*prog, options.unsafe_no_verify);
   const jit::JitProgram* code = nullptr;  // compiled before the clock starts
   if (resolve_engine(options.engine) == Engine::Jit) {
@@ -118,11 +124,14 @@ Result<TestRunResult> Object::test_run(std::string_view name, const TestRunOptio
   TestRunResult result;
   std::vector<uint8_t> memory;
   auto start = std::chrono::steady_clock::now();
-  POLLEN_CHECK(run_repeated(options.repeat, result.repeat, [&]() -> Result<void> {
-    memory = input.bytes;
-    POLLEN_TRY(uint64_t r0,
-               run_once(*impl_, *prog, code, memory, input.present, input.region_name, checked));
-    result.retval = prog->raw ? r0 : static_cast<uint32_t>(r0);
+  // Every run starts from the input again (the context is the input).
+  POLLEN_CHECK(run_repeated(options.repeat, result.repeat, [&](uint64_t n) -> Result<void> {
+    for (uint64_t i = 0; i < n; ++i) {
+      memory = input.bytes;
+      POLLEN_TRY(uint64_t r0,
+                 run_once(*impl_, *prog, code, memory, input.present, input.region_name, checked));
+      result.retval = prog->raw ? r0 : static_cast<uint32_t>(r0);
+    }
     return {};
   }));
   std::chrono::duration<double, std::nano> elapsed = std::chrono::steady_clock::now() - start;
@@ -185,8 +194,7 @@ Result<std::string> Object::disassemble_jit(std::string_view name, bool harden) 
   POLLEN_TRY(jit::JitProgram code,
              jit::JitProgram::compile(prog->insns, helpers::default_helpers(), options));
   return fmt::format("{}:  ; section {}, {} code{}\n{}", prog->name, prog->section,
-                     checked ? "checked" : "unchecked", harden ? ", hardened" : "",
-                     code.listing());
+                     checked ? "checked" : "unchecked", harden ? ", hardened" : "", code.listing());
 }
 
 }  // namespace pollen

@@ -62,18 +62,18 @@ Result<XdpMd> parse_ctx_in(std::span<const uint8_t> ctx, size_t data_size) {
   // bpf_ctx_init(): shorter input is zero-padded; bytes beyond the structure must be zero.
   for (size_t i = kXdpMdSize; i < ctx.size(); ++i)
     if (ctx[i] != 0)
-      return test_run_refusal(fmt::format("ctx_in has non-zero bytes beyond struct xdp_md ({} bytes)",
-                                 kXdpMdSize),
-                     "E2BIG");
+      return test_run_refusal(
+          fmt::format("ctx_in has non-zero bytes beyond struct xdp_md ({} bytes)", kXdpMdSize),
+          "E2BIG");
   std::array<uint8_t, kXdpMdSize> md{};
   std::memcpy(md.data(), ctx.data(), std::min(ctx.size(), md.size()));
   const uint32_t data = u32_at(md, 0), data_end = u32_at(md, 4), data_meta = u32_at(md, 8);
   XdpMd out;
   if (data_meta != 0) return test_run_refusal("ctx_in: data_meta must be 0", "EINVAL");
   if (data_end > data_size)
-    return test_run_refusal(fmt::format("ctx_in: data_end ({}) is beyond the input's length ({})",
-                               data_end, data_size),
-                   "EINVAL");
+    return test_run_refusal(
+        fmt::format("ctx_in: data_end ({}) is beyond the input's length ({})", data_end, data_size),
+        "EINVAL");
   // Linux 6.18 puts the input beyond data_end in fragments (earlier kernels refuse it).
   if (data_end < data_size)
     return make_error(Errc::NotSupported, Location::none(),
@@ -84,10 +84,11 @@ Result<XdpMd> parse_ctx_in(std::span<const uint8_t> ctx, size_t data_size) {
   // xdp_metalen_invalid(), and the metadata comes out of the headroom, which must keep room
   // for struct xdp_frame (measured on Linux 6.18: 216 accepted, 220 refused).
   if (data % 4 != 0 || data > helpers::kXdpTestRunMaxMetadata)
-    return test_run_refusal(fmt::format("ctx_in: the metadata length (data = {}) must be a multiple of 4 "
-                               "and at most {}",
-                               data, helpers::kXdpTestRunMaxMetadata),
-                   "EINVAL");
+    return test_run_refusal(
+        fmt::format("ctx_in: the metadata length (data = {}) must be a multiple of 4 "
+                    "and at most {}",
+                    data, helpers::kXdpTestRunMaxMetadata),
+        "EINVAL");
   out.meta_len = data;
   if (u32_at(md, 20) != 0) return test_run_refusal("ctx_in: egress_ifindex must be 0", "EINVAL");
   out.ingress_ifindex = u32_at(md, 12);
@@ -102,11 +103,12 @@ Result<XdpMd> parse_ctx_in(std::span<const uint8_t> ctx, size_t data_size) {
   const uint32_t queues = rx_queues(out.ingress_ifindex);
   if (queues == 0)
     return test_run_refusal(fmt::format("ctx_in: no interface has ifindex {}", out.ingress_ifindex),
-                   "ENODEV");
+                            "ENODEV");
   if (out.rx_queue_index >= queues)
-    return test_run_refusal(fmt::format("ctx_in: interface {} has {} receive queues (rx_queue_index {})",
-                               out.ingress_ifindex, queues, out.rx_queue_index),
-                   "EINVAL");
+    return test_run_refusal(
+        fmt::format("ctx_in: interface {} has {} receive queues (rx_queue_index {})",
+                    out.ingress_ifindex, queues, out.rx_queue_index),
+        "EINVAL");
   return out;
 }
 
@@ -121,15 +123,14 @@ std::vector<uint8_t> ctx_out_of(const helpers::XdpContext& ctx, const XdpMd& md)
   return out;
 }
 
-Result<void> check_xdp_program(const Object::Impl& object, const LinkedProgram& prog,
-                               bool unsafe) {
+Result<void> check_xdp_program(const Object::Impl& object, const LinkedProgram& prog, bool unsafe) {
   const loader::ProgramSpec* spec = object.spec.program(prog.name);
   if (spec && spec->expected_attach_type &&
       (static_cast<uint32_t>(*spec->expected_attach_type) == kAttachXdpDevmap ||
        static_cast<uint32_t>(*spec->expected_attach_type) == kAttachXdpCpumap))
-    return test_run_refusal(fmt::format("program '{}' is for devmap or cpumap entries ({})", prog.name,
-                               spec->section),
-                   "EINVAL");
+    return test_run_refusal(
+        fmt::format("program '{}' is for devmap or cpumap entries ({})", prog.name, spec->section),
+        "EINVAL");
   return object.check_verified(prog, unsafe);
 }
 
@@ -161,9 +162,10 @@ Result<TestRunResult> test_run_xdp(const Object::Impl& object, LinkedProgram& pr
   POLLEN_CHECK(check_xdp_program(object, prog, options.unsafe_no_verify));
   const std::vector<uint8_t> data = options.data_in.value_or(std::vector<uint8_t>{});
   if (data.size() < helpers::kEthHlen)
-    return test_run_refusal(fmt::format("data_in of {} bytes is shorter than an Ethernet header ({})",
-                               data.size(), helpers::kEthHlen),
-                   "EINVAL");
+    return test_run_refusal(
+        fmt::format("data_in of {} bytes is shorter than an Ethernet header ({})", data.size(),
+                    helpers::kEthHlen),
+        "EINVAL");
   XdpMd md;
   if (options.ctx_in) {
     POLLEN_TRY(XdpMd parsed, parse_ctx_in(*options.ctx_in, data.size()));
@@ -186,8 +188,8 @@ Result<TestRunResult> test_run_xdp(const Object::Impl& object, LinkedProgram& pr
   TestRunResult result;
   const uint64_t repeat = options.repeat == 0 ? 1 : options.repeat;  // Linux: 0 means 1
   auto start = std::chrono::steady_clock::now();
-  POLLEN_CHECK(run_repeated(repeat, result.repeat, [&]() -> Result<void> {
-    POLLEN_TRY(uint64_t r0, run_prepared(object, prog, code, args, run_options));
+  POLLEN_CHECK(run_repeated(repeat, result.repeat, [&](uint64_t n) -> Result<void> {
+    POLLEN_TRY(uint64_t r0, run_prepared(object, prog, code, args, run_options, n));
     result.retval = static_cast<uint32_t>(r0);
     return {};
   }));
@@ -237,7 +239,9 @@ XdpRunner::XdpRunner(XdpRunner&&) noexcept = default;
 XdpRunner& XdpRunner::operator=(XdpRunner&&) noexcept = default;
 XdpRunner::~XdpRunner() = default;
 
-Engine XdpRunner::engine() const { return impl_->engine; }
+Engine XdpRunner::engine() const {
+  return impl_->engine;
+}
 
 Result<XdpOutcome> XdpRunner::run(std::span<const uint8_t> packet, uint32_t ingress_ifindex,
                                   uint32_t rx_queue_index) {

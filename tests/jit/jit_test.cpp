@@ -450,6 +450,37 @@ TEST(Options, BudgetNeedsCounting) {
   EXPECT_EQ(JitProgram::last_insn_count(), 0u);
 }
 
+// run_times: the runs share the memory, as a test run's repeats do, in both modes; the last
+// run's r0 comes back; the first fault stops them and is reported.
+TEST(RunTimes, RunsAgainOnWhatTheRunBeforeLeft) {
+  // ++mem[0]; return mem[0]; then fault when it reaches 7
+  const std::vector<isa::Insn> prog = program({{Op::LdxB, 0, 1, 0},
+                                               {Op::Add64Imm, 0, 0, 0, 1},
+                                               {Op::StxB, 1, 0, 0},
+                                               {Op::JneImm, 0, 0, 2, 7},
+                                               mov(2, 0),
+                                               {Op::LdxB, 3, 2, 0},
+                                               exit_insn()});
+  for (bool checked : {false, true}) {
+    SCOPED_TRACE(checked ? "checked" : "unchecked");
+    JitOptions jit_options;
+    jit_options.checked = checked;
+    JitProgram code = compile(prog, jit_options);
+    RunOptions options;
+    options.checked = checked;
+    std::array<uint8_t, 8> mem{};
+    Result<uint64_t> r = code.run_times(memory_args(mem), 5, options);
+    ASSERT_TRUE(r.ok()) << r.error().str();
+    EXPECT_EQ(*r, 5u);
+    EXPECT_EQ(mem[0], 5);
+    if (!checked) continue;  // unchecked code would read address 0
+    Result<uint64_t> fault = code.run_times(memory_args(mem), 10, options);
+    ASSERT_FALSE(fault.ok());
+    EXPECT_EQ(fault.error().code, Errc::RuntimeFault);
+    EXPECT_EQ(mem[0], 7) << "the runs after the fault must not happen";
+  }
+}
+
 TEST(Options, CompileRejectsAStructurallyInvalidProgram) {
   Result<JitProgram> code =
       JitProgram::compile(program({{Op::Ja, 0, 0, 5}, exit_insn()}), HelperTable{}, {});
