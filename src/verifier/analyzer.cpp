@@ -9,7 +9,9 @@
 // call that takes a callback heads a loop too (the callback's exit comes back to it): there a
 // state covered by one still being explored has converged and is pruned (Linux:
 // is_state_visited for calls_callback() instructions), and the scalars that changed since the
-// previous time round are widened to unknown so that the iteration converges.
+// previous time round are widened to unknown so that the iteration converges. The times round
+// are told apart (Linux's callback_unroll_depth): the same state in two of them is not a loop
+// without end, the callback's exit just comes back to the call.
 #include <algorithm>
 #include <chrono>
 #include <memory>
@@ -36,9 +38,10 @@ struct Checkpoint {
   uint32_t branches = 1;  ///< paths from here not yet fully explored
   uint32_t hits = 0;
   uint32_t misses = 0;
+  uint32_t unroll = 0;  ///< callback calls on the path to it (Linux's callback_unroll_depth)
 
-  Checkpoint(State s, std::shared_ptr<Checkpoint> up, uint32_t at, uint64_t k)
-      : state(std::move(s)), parent(std::move(up)), pc(at), key(k) {}
+  Checkpoint(State s, std::shared_ptr<Checkpoint> up, uint32_t at, uint64_t k, uint32_t u)
+      : state(std::move(s)), parent(std::move(up)), pc(at), key(k), unroll(u) {}
   Checkpoint(const Checkpoint&) = delete;
   Checkpoint& operator=(const Checkpoint&) = delete;
   // A path of a long loop holds a chain of many checkpoints; releasing it link by link here
@@ -56,6 +59,7 @@ struct Pending {
   CheckpointPtr parent;
   size_t path_len;        ///< the recorded path up to and including the jump
   std::string jump_line;  ///< the jump as recorded, to be marked as taken
+  uint32_t unroll;        ///< callback calls on the path, the jump's own included
 };
 
 class Explorer {
@@ -95,6 +99,7 @@ class Explorer {
   std::vector<uint32_t> unfinished_at_;  ///< by slot: how many
   std::vector<Pending> pending_;
   std::vector<std::string> path_;
+  uint32_t unroll_ = 0;  ///< callback calls on the current path
   Stats& stats_;
   uint64_t insns_at_checkpoint_ = 0;
   uint64_t jumps_ = 0;
@@ -168,7 +173,9 @@ Explorer::Visit Explorer::visit(State& cur, uint32_t pc, CheckpointPtr& parent,
   auto [first, last] = unfinished_.equal_range(key);
   for (auto it = first; it != last && !callback_site; ++it) {
     const Checkpoint& cp = *it->second;
-    if (cp.pc == pc && subsumes(cp.state, cur) && subsumes(cur, cp.state)) return Visit::Loop;
+    if (cp.pc == pc && cp.unroll == unroll_ && subsumes(cp.state, cur) &&
+        subsumes(cur, cp.state))
+      return Visit::Loop;
   }
   // A miss counts against a checkpoint only when this visit keeps a state of its own (Linux:
   // miss_cnt grows only with add_new_state): in a loop, where few states are kept, every later
@@ -205,7 +212,7 @@ bool Explorer::keeps_checkpoint(uint32_t pc) const {
 }
 
 void Explorer::add_checkpoint(const State& cur, uint32_t pc, uint64_t key, CheckpointPtr& parent) {
-  auto cp = std::make_shared<Checkpoint>(cur, parent, pc, key);
+  auto cp = std::make_shared<Checkpoint>(cur, parent, pc, key, unroll_);
   unfinished_.emplace(key, cp);
   ++unfinished_at_[pc];
   parent = std::move(cp);
@@ -284,8 +291,11 @@ std::optional<Failure> Explorer::follow(State& cur, uint32_t& pc, CheckpointPtr&
               fmt::format("the sequence of {} pending branches is too complex", pending_.size()),
               "reduce the number of branches one path goes through"};
         if (parent) ++parent->branches;
+        // The callback's side of a callback call is one more time round: meeting a state
+        // again there is not a loop that nothing can end (Linux: callback_unroll_depth).
         pending_.push_back({std::move(*step.taken), step.taken_pc, parent, path_.size(),
-                            path_.empty() ? std::string{} : path_.back()});
+                            path_.empty() ? std::string{} : path_.back(),
+                            unroll_ + (cfg_.callback_site[pc] ? 1u : 0u)});
         pc = step.next;
         break;
     }
@@ -306,6 +316,7 @@ void Explorer::run(Analysis& out, State cur, uint32_t pc) {
     cur = std::move(next.state);
     pc = next.pc;
     parent = std::move(next.parent);
+    unroll_ = next.unroll;
     if (in_.options.record_path && next.path_len > 0) {
       path_.resize(next.path_len);
       std::string& jump = path_.back() = next.jump_line;

@@ -72,15 +72,18 @@ constexpr std::array<uint32_t, 5> kSocketFilterHelpers = {
     47,  // get_socket_uid
     68,  // skb_load_bytes_relative
 };
-constexpr std::array<uint32_t, 4> kSyscallHelpers = {
+constexpr std::array<uint32_t, 6> kSyscallHelpers = {
+    4,    // probe_read
+    45,   // probe_read_str
     166,  // sys_bpf
     167,  // btf_find_by_name_kind
     168,  // sys_close
     179,  // kallsyms_lookup_name
 };
 
-// bpf_base_func_proto() for a root load, sorted.
-constexpr std::array<uint32_t, 31> kBaseHelpers = {
+// bpf_base_func_proto() for a root load in Linux 6.18 (which also gives every program type the
+// current task's ids and comm, the user-memory probes and strtol), sorted.
+constexpr std::array<uint32_t, 38> kBaseHelpers = {
     1,    // map_lookup_elem
     2,    // map_update_elem
     3,    // map_delete_elem
@@ -89,13 +92,20 @@ constexpr std::array<uint32_t, 31> kBaseHelpers = {
     7,    // get_prandom_u32
     8,    // get_smp_processor_id
     12,   // tail_call
+    14,   // get_current_pid_tgid
+    15,   // get_current_uid_gid
+    16,   // get_current_comm
     42,   // get_numa_node_id
     87,   // map_push_elem
     88,   // map_pop_elem
     89,   // map_peek_elem
     93,   // spin_lock
     94,   // spin_unlock
+    105,  // strtol
+    106,  // strtoul
+    112,  // probe_read_user
     113,  // probe_read_kernel
+    114,  // probe_read_user_str
     115,  // probe_read_kernel_str
     118,  // jiffies64
     125,  // ktime_get_boot_ns

@@ -126,8 +126,15 @@ std::string& libbpf_log() {
 
 int collect_log(libbpf_print_level level, const char* format, va_list args) {
   if (level == LIBBPF_DEBUG) return 0;
-  char line[4096];
-  vsnprintf(line, sizeof line, format, args);
+  // The verifier's log comes as one message, often far longer than a line (a long loop).
+  va_list copy;
+  va_copy(copy, args);
+  int size = vsnprintf(nullptr, 0, format, copy);
+  va_end(copy);
+  if (size <= 0) return 0;
+  std::string line(static_cast<size_t>(size) + 1, '\0');
+  vsnprintf(line.data(), line.size(), format, args);
+  line.resize(static_cast<size_t>(size));
   libbpf_log() += line;
   return 0;
 }
@@ -239,6 +246,10 @@ TEST_P(ObjectVerdictTest, AgreesWithLinux) {
   input.func_info = in.functions;
   verifier::Analysis a = verifier::verify(input);
   std::string pollen = a.accepted() ? "accepts" : "rejects: " + a.rejection->str();
+  // Objects built with -g carry line info: a rejection names the C source line.
+  if (!a.accepted() && !in.lines.empty()) {
+    EXPECT_FALSE(a.rejection->source.empty()) << where << ": no source line in: " << pollen;
+  }
 
   if (!c.expect.empty()) {
     if (c.expect == "accept") {
