@@ -77,6 +77,7 @@ void verify_and_rewrite(const loader::ProgramSpec& spec, const Object::Impl& obj
   if (!prog.verifier_type) return;
   verifier::Analysis analysis = verify_program(object, spec, *prog.verifier_type, {});
   prog.rejection = std::move(analysis.rejection);
+  prog.verify_stats = analysis.stats;
   prog.facts = std::move(analysis.facts);
   prog.insns = verifier::rewrite_context(prog.insns, prog.facts);
 }

@@ -38,6 +38,7 @@ struct LinkedProgram {
   const verifier::ProgramTypeInfo* verifier_type = nullptr;
   /// The verdict of the verification made when the object was opened.
   std::optional<verifier::Rejection> rejection;
+  verifier::Stats verify_stats;  ///< of the verification at load
   verifier::Facts facts;
   std::vector<isa::Insn> insns;  ///< linked and rewritten
   std::vector<loader::LineInfo> line_info;

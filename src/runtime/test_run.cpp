@@ -153,6 +153,13 @@ Result<VerifyReport> Object::verify(std::string_view name, const VerifyOptions& 
                                   "'{}' yet",
                                   prog->name, loader::program_type_name(prog->type)));
   verifier::Options verifier_options;
+  if (!options.verbose && options.max_insns_processed == verifier_options.max_insns_processed) {
+    // The verification at load, with the same options, already said it.
+    verifier::Analysis loaded;
+    loaded.rejection = prog->rejection;
+    loaded.stats = prog->verify_stats;
+    return to_report(std::move(loaded), false);
+  }
   verifier_options.max_insns_processed = options.max_insns_processed;
   verifier_options.record_path = options.verbose;
   return to_report(verify_program(*impl_, *spec, *prog->verifier_type, verifier_options),
