@@ -29,6 +29,9 @@ namespace {
 constexpr size_t kMaxPending = 8192;
 // A checkpoint that keeps failing to prune (Linux: miss_cnt > hit_cnt * 3 + 3) is dropped.
 constexpr uint32_t kMissFactor = 3;
+// The most instructions of the path a rejection shows: the end of a path that ran out of
+// budget is what explains it, not its million instructions.
+constexpr size_t kMaxPathShown = 2000;
 
 struct Checkpoint {
   State state;
@@ -333,7 +336,9 @@ Rejection Explorer::reject(const Failure& f, const State* state) const {
   r.reason = f.reason;
   r.hint = f.hint;
   if (state) r.state = describe(*state);
-  r.path = path_;
+  size_t skipped = path_.size() > kMaxPathShown ? path_.size() - kMaxPathShown : 0;
+  if (skipped) r.path.push_back(fmt::format("... ({} earlier instructions of the path)", skipped));
+  r.path.insert(r.path.end(), path_.begin() + static_cast<ptrdiff_t>(skipped), path_.end());
   const SourceLine* line = nullptr;
   for (const SourceLine& l : in_.lines)
     if (l.insn <= f.insn) line = &l;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The pieces around the domains: subsumption of states (what pruning relies on), the stack's
 // spill and fill rules, the program-type tables, the context rewrite, and the test runner
-// itself, which must catch an unsafe program (a test that cannot fail is a defect).
+// itself, which must catch an unsafe program (a test that cannot fail is a defect), and what a
+// rejection shows of a long path.
 #include <gtest/gtest.h>
 
 #include "case_runner.hpp"
@@ -229,6 +230,29 @@ TEST(Runner, CatchesUnsafePrograms) {
         test::run_checked(*prog, *find_program_type(u.type), Analysis{}, platform, u.mem, 1);
     EXPECT_NE(fault, "") << u.what;
   }
+}
+
+TEST(Rejection, PathOfAProgramOutOfBudgetShowsItsEnd) {
+  // A loop a million times round: the path is far longer than anyone reads; the rejection
+  // keeps its last instructions and says how many came before.
+  auto prog = isa::assemble(
+      "mov %r0, 0\n"
+      "add %r0, 1\n"
+      "jne %r0, 10000000, -2\n"
+      "exit\n");
+  ASSERT_TRUE(prog);
+  test::TestPlatform platform({});
+  Input input{*prog, find_program_type("raw"), &platform, {}, {}};
+  input.options.record_path = true;
+  Analysis a = verify(input);
+  ASSERT_FALSE(a.accepted());
+  EXPECT_NE(a.rejection->reason.find("too complex"), std::string::npos) << a.rejection->str();
+  ASSERT_EQ(a.rejection->path.size(), 2001u);
+  EXPECT_NE(a.rejection->path.front().find("earlier instructions of the path"), std::string::npos)
+      << a.rejection->path.front();
+  // It ends with the instruction before the one that ran out of budget (the jump).
+  EXPECT_EQ(a.rejection->insn, 2u);
+  EXPECT_EQ(a.rejection->path.back().rfind("1: r0 += 0x1", 0), 0u) << a.rejection->path.back();
 }
 
 }  // namespace
