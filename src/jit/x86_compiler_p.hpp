@@ -80,6 +80,7 @@ class Compiler {
 
   // --- Driver (x86_compiler.cpp) ---------------------------------------------------------
   void analyse();
+  std::vector<uint32_t> cycles() const;  ///< by slot: its strongly connected component
   void analyse_liveness(const Function& f);
   void emit_function(size_t f);
   void emit_block(size_t begin, size_t end);
@@ -178,7 +179,7 @@ class Compiler {
   std::vector<std::optional<isa::Decoded>> insns_;  ///< by slot; empty for lddw's second slot
   std::vector<Label> labels_;       ///< by slot: jump targets, and block starts when counting
   std::vector<bool> block_start_;   ///< by slot
-  std::vector<bool> loop_head_;     ///< by slot: the target of a backward jump
+  std::vector<uint8_t> loop_head_;  ///< by slot: a small loop's head: its alignment, or 0
   std::vector<uint16_t> live_out_;  ///< by slot: BPF registers read after it before a write
   std::vector<Function> functions_;
   std::vector<Label> entries_;                   ///< by function: where a local call enters it

@@ -502,6 +502,39 @@ TEST(Listing, ShowsEachInstructionWithItsMachineCode) {
   EXPECT_NE(listing.find("; 4801F8\n"), std::string::npos) << "machine code bytes\n" << listing;
 }
 
+// A small loop's head is aligned (to a cache line when it is this small); a backward jump to a
+// shared exit, which closes no loop, and a long loop's backward jump are not.
+TEST(Listing, AlignsTheHeadsOfSmallLoopsOnly) {
+  JitOptions options;
+  options.listing = true;
+  auto small_loop = program({mov(0, 10), {Op::Sub64Imm, 0, 0, 0, 1}, {Op::JneImm, 0, 0, -2, 0},
+                             exit_insn()});
+  JitProgram code = compile(small_loop, options);
+  EXPECT_NE(code.listing().find("align 64"), std::string::npos) << code.listing();
+  Result<uint64_t> r = code.run(RunArgs{});
+  ASSERT_TRUE(r.ok()) << r.error().str();
+  EXPECT_EQ(*r, 0u);
+
+  auto to_exit = program({mov(0, 1), {Op::Ja, 0, 0, 1}, exit_insn(), {Op::JeqImm, 1, 0, -2, 0},
+                          mov(0, 2), exit_insn()});
+  EXPECT_EQ(compile(to_exit, options).listing().find("align"), std::string::npos)
+      << compile(to_exit, options).listing();
+
+  std::vector<I> body = {mov(0, 0), mov(6, 3)};
+  for (int k = 0; k < 40; ++k) body.push_back({Op::Add64Imm, 0, 0, 0, k});
+  body.push_back({Op::Sub64Imm, 6, 0, 0, 1});
+  body.push_back({Op::JneImm, 6, 0, -42, 0});
+  body.push_back(exit_insn());
+  std::vector<isa::Insn> insns;
+  for (const I& i : body)
+    for (const isa::Insn& slot : program({i})) insns.push_back(slot);
+  JitProgram long_loop = compile(insns, options);
+  EXPECT_EQ(long_loop.listing().find("align"), std::string::npos) << long_loop.listing();
+  r = long_loop.run(RunArgs{});
+  ASSERT_TRUE(r.ok()) << r.error().str();
+  EXPECT_EQ(*r, 3u * (39 * 40 / 2));
+}
+
 // --- A long program -------------------------------------------------------------------------
 
 // 1000 instructions of ALU work, memory traffic, forward branches and divisions, ending in an
