@@ -85,9 +85,10 @@ bool is_shift32(const std::optional<AluInsn>& i, AluOp op, uint8_t dst) {
 }  // namespace
 
 // Two or three instructions of one block that x86 says in one: the zero- and sign-extension
-// of a u32 that clang writes as `<<= 32; >>= 32` (mov eax, eax; movsxd), and a copy followed by
-// an addition, as address arithmetic is written (lea). Returns the slots used, 0 for none.
-// Immediates stay out of it under constant blinding.
+// of a u32 that clang writes as `<<= 32; >>= 32` (mov eax, eax; movsxd), also into a copy when
+// the shifted register is not read again, and a copy followed by an addition, as address
+// arithmetic is written (lea). Returns the slots used, 0 for none. Immediates stay out of it
+// under constant blinding.
 size_t Compiler::fuse(size_t slot, size_t end) {
   auto insn = [&](size_t k) { return slot + k < end ? alu_insn(insns_[slot + k]) : std::nullopt; };
   const std::optional<AluInsn> a = insn(0);
@@ -98,29 +99,34 @@ size_t Compiler::fuse(size_t slot, size_t end) {
     for (size_t k = 0; k < n; ++k) list_insn(slot + k);
   };
   const Gp dst = reg(a->dst);
+  // `to` gets the low half of `from`, zero-extended after `>>= 32`, sign-extended after `s>>=`.
+  auto extend = [&](size_t n, AluOp shift, const Gp& to, const Gp& from) {
+    listed(n);
+    if (shift == AluOp::Rsh)
+      a_.mov(to.r32(), from.r32());
+    else
+      a_.movsxd(to, from.r32());
+    return n;
+  };
+  auto shift_back = [](const std::optional<AluInsn>& i, uint8_t r) {
+    return is_shift32(i, AluOp::Rsh, r) || is_shift32(i, AluOp::Arsh, r);
+  };
   // rD = rS; rD <<= 32; rD >>= 32 (or s>>= 32)
   if (a->op == AluOp::Mov && a->wide && !a->has_imm && is_shift32(b, AluOp::Lsh, a->dst)) {
     const std::optional<AluInsn> c = insn(2);
-    if (is_shift32(c, AluOp::Rsh, a->dst) || is_shift32(c, AluOp::Arsh, a->dst)) {
-      listed(3);
-      const Gp src = reg(a->src);
-      if (c->op == AluOp::Rsh)
-        a_.mov(dst.r32(), src.r32());
-      else
-        a_.movsxd(dst, src.r32());
-      return 3;
-    }
+    if (shift_back(c, a->dst)) return extend(3, c->op, dst, reg(a->src));
+  }
+  // rS <<= 32; rD = rS; rD >>= 32 (or s>>= 32), rS read no more before it is written: the
+  // shift of rS is dead, and rD gets its low half.
+  if (is_shift32(a, AluOp::Lsh, a->dst) && b->op == AluOp::Mov && b->wide && !b->has_imm &&
+      b->src == a->dst && b->dst != a->dst) {
+    const std::optional<AluInsn> c = insn(2);
+    const bool source_dead = slot + 2 < end && !((live_out_[slot + 2] >> a->dst) & 1);
+    if (source_dead && shift_back(c, b->dst)) return extend(3, c->op, reg(b->dst), dst);
   }
   // rD <<= 32; rD >>= 32 (or s>>= 32)
-  if (is_shift32(a, AluOp::Lsh, a->dst) &&
-      (is_shift32(b, AluOp::Rsh, a->dst) || is_shift32(b, AluOp::Arsh, a->dst))) {
-    listed(2);
-    if (b->op == AluOp::Rsh)
-      a_.mov(dst.r32(), dst.r32());
-    else
-      a_.movsxd(dst, dst.r32());
-    return 2;
-  }
+  if (is_shift32(a, AluOp::Lsh, a->dst) && shift_back(b, a->dst))
+    return extend(2, b->op, dst, dst);
   // rD = rS; rD += rT or imm (rD -= imm)
   if (a->op == AluOp::Mov && !a->has_imm && a->dst != a->src && b->dst == a->dst &&
       b->wide == a->wide) {

@@ -332,6 +332,19 @@ TEST(Peephole, FusedSequencesComputeWhatTheInterpreterDoes) {
       {"in place",
        {{Op::Lsh64Imm, 1, 0, 0, 32}, {Op::Rsh64Imm, 1, 0, 0, 32}, {Op::Mov64Reg, 0, 1}},
        "mov edi, edi"},
+      {"zero-extension into a copy",
+       {{Op::Lsh64Imm, 1, 0, 0, 32}, {Op::Mov64Reg, 0, 1}, {Op::Rsh64Imm, 0, 0, 0, 32}},
+       "mov eax, edi"},
+      {"sign-extension into a copy",
+       {{Op::Lsh64Imm, 1, 0, 0, 32}, {Op::Mov64Reg, 0, 1}, {Op::Arsh64Imm, 0, 0, 0, 32}},
+       "movsxd rax, edi"},
+      // r1 is read after it, shifted: not fused.
+      {"into a copy, the shifted value read",
+       {{Op::Lsh64Imm, 1, 0, 0, 32},
+        {Op::Mov64Reg, 0, 1},
+        {Op::Rsh64Imm, 0, 0, 0, 32},
+        {Op::Add64Reg, 0, 1}},
+       ""},
       {"copy and add", {{Op::Mov64Reg, 0, 1}, {Op::Add64Reg, 0, 2}}, "lea rax, [rdi+rsi]"},
       {"copy and double", {{Op::Mov64Reg, 0, 1}, {Op::Add64Reg, 0, 0}}, "lea rax, [rdi+rdi]"},
       {"copy and add 32", {{Op::Mov32Reg, 0, 1}, {Op::Add32Reg, 0, 2}}, "lea eax, [rdi+rsi]"},
@@ -363,6 +376,8 @@ TEST(Peephole, FusedSequencesComputeWhatTheInterpreterDoes) {
     EXPECT_EQ(*got, *want);
     if (*c.fused != '\0')
       EXPECT_NE(code.listing().find(c.fused), std::string::npos) << code.listing();
+    else
+      EXPECT_EQ(code.listing().find("mov eax, edi"), std::string::npos) << code.listing();
     // Hardened and counting code keep the instructions apart, with the same result.
     options.harden = true;
     options.count_insns = true;
