@@ -150,6 +150,25 @@ uint8_t value_reg(Choices& in) {
   return static_cast<uint8_t>(in.below(10));
 }
 
+// Appends a sequence the JIT fuses (x86_alu.cpp), which random rows rarely make: clang's
+// zero- and sign-extensions of a u32 (`<<= 32; >>= 32`, in place, after a copy, or into a
+// copy), with registers that may be the same or read afterwards.
+void generate_idiom(Choices& in, std::vector<Gen>& out) {
+  const uint8_t dst = value_reg(in), src = value_reg(in);
+  const Op back = in.below(2) ? Op::Rsh64Imm : Op::Arsh64Imm;
+  switch (in.below(3)) {
+    case 0: out.push_back({make(Op::Mov64Reg, dst, src)}); break;
+    case 1:
+      out.push_back({make(Op::Lsh64Imm, src, 0, 0, 32)});
+      out.push_back({make(Op::Mov64Reg, dst, src)});
+      out.push_back({make(back, dst, 0, 0, 32)});
+      return;
+    default: break;
+  }
+  out.push_back({make(Op::Lsh64Imm, dst, 0, 0, 32)});
+  out.push_back({make(back, dst, 0, 0, 32)});
+}
+
 // Appends one instruction of a random row (two for a callx, whose register gets a helper id
 // first most of the time) to function `f` of `count`.
 void generate_insn(Choices& in, std::vector<Gen>& out, size_t f, size_t count) {
@@ -159,6 +178,7 @@ void generate_insn(Choices& in, std::vector<Gen>& out, size_t f, size_t count) {
       Form::St,     Form::Stx,       Form::Stx,    Form::Atomic, Form::JmpImm,
       Form::JmpImm, Form::JmpReg,    Form::Ja,     Form::Ja32,   Form::CallHelper,
       Form::Callx,  Form::CallLocal, Form::LdAbs,  Form::LdInd,  Form::CallKfunc};
+  if (in.below(16) == 0) return generate_idiom(in, out);
   const Form form = kForms[in.below(std::size(kForms))];
   const std::vector<Op> ops = ops_of(form);
   const Op op = ops[in.below(static_cast<uint32_t>(ops.size()))];
