@@ -44,7 +44,9 @@ struct MapContents {
   bool percpu = false;
   std::vector<MapEntry> entries;              ///< keyed maps, sorted by key bytes
   std::vector<std::vector<uint8_t>> values;   ///< queue and stack: in pop order
-  std::vector<std::vector<uint8_t>> records;  ///< ring buffers: records not yet consumed
+  /// Ring buffers: records not yet consumed; perf event arrays: the samples bpf_perf_event_output
+  /// wrote, of every index, in order (dumping consumes them, as a reader would).
+  std::vector<std::vector<uint8_t>> records;
 };
 
 /// A program of an object.

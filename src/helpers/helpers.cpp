@@ -40,6 +40,9 @@ constexpr HelperProto kProtos[] = {
     {id::kGetCurrentComm, "bpf_get_current_comm", R::Integer, {A::PtrToUninitMem, A::ConstSize}},
     // XDP's bpf_xdp_redirect_proto (tc's bpf_redirect_proto has the same arguments).
     {id::kRedirect, "bpf_redirect", R::Integer, {A::Anything, A::Anything}},
+    // XDP's bpf_xdp_event_output_proto.
+    {id::kPerfEventOutput, "bpf_perf_event_output", R::Integer,
+     {A::PtrToCtx, A::ConstMapPtr, A::Anything, A::PtrToMem, A::ConstSizeOrZero}, kGpl},
     {id::kCsumDiff, "bpf_csum_diff", R::Integer,
      {A::PtrToMemOrNull, A::ConstSizeOrZero, A::PtrToMemOrNull, A::ConstSizeOrZero, A::Anything}},
     {id::kXdpAdjustHead, "bpf_xdp_adjust_head", R::Integer, {A::PtrToCtx, A::Anything}},

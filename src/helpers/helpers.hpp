@@ -107,6 +107,7 @@ inline constexpr uint32_t kGetCurrentPidTgid = 14;
 inline constexpr uint32_t kGetCurrentUidGid = 15;
 inline constexpr uint32_t kGetCurrentComm = 16;
 inline constexpr uint32_t kRedirect = 23;
+inline constexpr uint32_t kPerfEventOutput = 25;
 inline constexpr uint32_t kCsumDiff = 28;
 inline constexpr uint32_t kXdpAdjustHead = 44;
 inline constexpr uint32_t kProbeReadStr = 45;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // The XDP helpers of net/core/filter.c: moving the packet's edges (bpf_xdp_adjust_head,
 // bpf_xdp_adjust_meta, bpf_xdp_adjust_tail), copying in and out of it (bpf_xdp_load_bytes,
-// bpf_xdp_store_bytes, bpf_xdp_get_buff_len) and choosing where an XDP_REDIRECT goes
-// (bpf_redirect, bpf_redirect_map). The edge helpers take the XdpContext as r1; the redirect
+// bpf_xdp_store_bytes, bpf_xdp_get_buff_len), choosing where an XDP_REDIRECT goes
+// (bpf_redirect, bpf_redirect_map), and samples to a perf event array (bpf_perf_event_output).
+// The edge helpers take the XdpContext as r1; the redirect
 // helpers get no context, so they find it where Linux keeps its per-CPU bpf_redirect_info: with
 // the run (RunContext::env, or the "context" region of a checked run). Every limit is Linux's,
 // measured with BPF_PROG_TEST_RUN (the constants in xdp_context.hpp). Pollen's frames have no
@@ -15,6 +16,7 @@
 
 #include "helpers/helpers_p.hpp"
 #include "helpers/xdp_context.hpp"
+#include "maps/perf_event_array.hpp"
 
 namespace pollen::helpers::detail {
 namespace {
@@ -204,8 +206,32 @@ uint64_t redirect_map(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t, uint64_t,
   return kXdpRedirect;
 }
 
+// bpf_perf_event_output for XDP (bpf_xdp_event_output): `size` bytes at r4 as a sample of the
+// perf event array's entry at the flags' low 32 bits (BPF_F_CURRENT_CPU: the run's slot),
+// followed by the first flags >> 32 bytes of the packet (BPF_F_CTXLEN_MASK). Unknown flags are
+// -EINVAL, more packet bytes than the frame has -EFAULT, then the map's own answers.
+uint64_t xdp_event_output(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+                          RunContext* ctx) {
+  constexpr uint64_t kIndexMask = 0xffffffffu, kCtxLenMask = uint64_t{0xfffff} << 32;
+  constexpr uint64_t kCurrentCpu = kIndexMask;
+  XdpContext* xdp = xdp_arg(ctx, id::kPerfEventOutput, r1);
+  maps::Map* map = xdp ? map_arg(ctx, id::kPerfEventOutput, 2, r2) : nullptr;
+  if (map == nullptr || !readable(ctx, id::kPerfEventOutput, 4, r4, r5)) return 0;
+  if (map->type() != maps::MapType::PerfEventArray)
+    return refuse(ctx, id::kPerfEventOutput,
+                  fmt::format("r2 (a map of type {}) is not a perf_event_array",
+                              maps::map_type_name(map->type())));
+  if ((r3 & ~(kIndexMask | kCtxLenMask)) != 0) return neg_errno(EINVAL);
+  const uint64_t packet_bytes = (r3 & kCtxLenMask) >> 32;
+  if (packet_bytes > xdp->data_end - xdp->data) return neg_errno(EFAULT);
+  const uint64_t index = (r3 & kIndexMask) == kCurrentCpu ? ctx->slot : (r3 & kIndexMask);
+  return from_long(static_cast<maps::PerfEventArray*>(map)->output(
+      static_cast<uint32_t>(index), ptr(r4), r5, ptr(xdp->data), packet_bytes));
+}
+
 constexpr Implementation kImplementations[] = {
     {id::kRedirect, redirect},
+    {id::kPerfEventOutput, xdp_event_output},
     {id::kXdpAdjustHead, xdp_adjust_head},
     {id::kRedirectMap, redirect_map},
     {id::kXdpAdjustMeta, xdp_adjust_meta},

@@ -116,14 +116,7 @@ long ArrayMap::do_lookup_copy(const void* key, void* value, uint64_t flags) {
 }
 
 long ArrayMap::do_get_next_key(const void* key, void* next_key) {
-  uint32_t index = key == nullptr ? def_.max_entries : read_index(key);
-  uint32_t next = 0;
-  if (index < def_.max_entries) {
-    if (index == def_.max_entries - 1) return -ENOENT;
-    next = index + 1;
-  }
-  std::memcpy(next_key, &next, sizeof next);
-  return 0;
+  return array_next_key(def_.max_entries, key, next_key);
 }
 
 long ArrayMap::for_each(ForEachFn fn, void* ctx, uint32_t slot) {

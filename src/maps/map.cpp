@@ -99,6 +99,18 @@ long Map::do_update_host(const void* key, const void* value, uint64_t flags) {
 long Map::do_lookup_and_delete(const void*, void*, uint64_t) {
   return -kEnotsupp;
 }
+long array_next_key(uint32_t max_entries, const void* key, void* next_key) {
+  uint32_t index = max_entries;
+  if (key != nullptr) std::memcpy(&index, key, sizeof index);
+  uint32_t next = 0;
+  if (index < max_entries) {
+    if (index == max_entries - 1) return -ENOENT;
+    next = index + 1;
+  }
+  std::memcpy(next_key, &next, sizeof next);
+  return 0;
+}
+
 long Map::do_get_next_key(const void*, void*) {
   return -kEnotsupp;
 }

@@ -73,6 +73,7 @@ inline constexpr uint32_t kBpfFZeroSeed = 1u << 6;
 inline constexpr uint32_t kBpfFRdonlyProg = 1u << 7;
 inline constexpr uint32_t kBpfFWronlyProg = 1u << 8;
 inline constexpr uint32_t kBpfFMmapable = 1u << 10;
+inline constexpr uint32_t kBpfFPreserveElems = 1u << 11;
 inline constexpr uint32_t kBpfFInnerMap = 1u << 12;
 /// Linux's BPF_F_ACCESS_MASK: the flags that restrict who may read or write.
 inline constexpr uint32_t kBpfFAccessMask =
@@ -106,6 +107,10 @@ struct MapDef {
 constexpr uint32_t round_up8(uint32_t n) {
   return (n + 7u) & ~7u;
 }
+
+/// BPF_MAP_GET_NEXT_KEY of the array-like maps (Linux's array_map_get_next_key): the u32 index
+/// after `key`, 0 for a null key or one past the end, -ENOENT after the last.
+long array_next_key(uint32_t max_entries, const void* key, void* next_key);
 
 /// A map callback for for_each: return 0 to continue, 1 to stop (bpf_for_each_map_elem).
 using ForEachFn = long (*)(void* ctx, const void* key, void* value);

@@ -13,6 +13,7 @@
 #include "maps/keyless_maps.hpp"
 #include "maps/lpm_trie.hpp"
 #include "maps/map.hpp"
+#include "maps/perf_event_array.hpp"
 #include "maps/ref_maps.hpp"
 #include "maps/ringbuf.hpp"
 #include "maps/xdp_maps.hpp"
@@ -177,6 +178,13 @@ Result<void> check_redirect_map(const MapDef& def) {
   return require_flags(def, kBpfFNumaNode | kBpfFRdonly | kBpfFWronly);
 }
 
+// perf_event_array_map_ops (an fd array): u32 keys, u32 values (a perf event's fd).
+Result<void> check_perf_event_array(const MapDef& def) {
+  POLLEN_CHECK(require_size(def, "key_size", def.key_size, 4));
+  POLLEN_CHECK(require_size(def, "value_size", def.value_size, 4));
+  return require_flags(def, kBpfFNumaNode | kBpfFAccessMask | kBpfFPreserveElems);
+}
+
 Result<void> check_spin_lock(const MapDef& def) {
   if (def.spin_lock_off < 0) return {};
   if (def.type != MapType::Hash && def.type != MapType::Array) {
@@ -222,6 +230,7 @@ std::shared_ptr<Map> construct(const MapDef& def, uint32_t slots) {
     case MapType::Cpumap:
     case MapType::Xskmap: return std::make_shared<RedirectArrayMap>(def, slots);
     case MapType::DevmapHash: return std::make_shared<DevMapHash>(def, slots);
+    case MapType::PerfEventArray: return std::make_shared<PerfEventArray>(def, slots);
     default: return nullptr;
   }
 }
@@ -285,6 +294,7 @@ Result<void> check_map_def(const MapDef& def) {
     case MapType::DevmapHash:
     case MapType::Cpumap:
     case MapType::Xskmap: POLLEN_CHECK(check_redirect_map(def)); break;
+    case MapType::PerfEventArray: POLLEN_CHECK(check_perf_event_array(def)); break;
     default:
       return make_error(Errc::NotSupported, Location{Location::Kind::None, 0, def.name},
                         fmt::format("map type {} ({}) is not supported", map_type_name(def.type),

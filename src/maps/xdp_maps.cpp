@@ -167,14 +167,7 @@ long RedirectArrayMap::update_xskmap(const void* value) const {
 // Array order, empty slots included, as Linux's dev_map_get_next_key and its cpumap and
 // xskmap twins.
 long RedirectArrayMap::do_get_next_key(const void* key, void* next_key) {
-  const uint32_t index = key == nullptr ? def_.max_entries : read_u32(key);
-  uint32_t next = 0;
-  if (index < def_.max_entries) {
-    if (index == def_.max_entries - 1) return -ENOENT;
-    next = index + 1;
-  }
-  std::memcpy(next_key, &next, sizeof next);
-  return 0;
+  return array_next_key(def_.max_entries, key, next_key);
 }
 
 DevMapHash::DevMapHash(const MapDef& def, uint32_t slots)

@@ -9,6 +9,7 @@
 #include <cerrno>
 
 #include "maps/epoch.hpp"
+#include "maps/perf_event_array.hpp"
 #include "maps/ringbuf.hpp"
 #include "runtime/object_impl.hpp"
 
@@ -32,7 +33,7 @@ Result<void> check_size(const maps::Map& map, std::string_view what, size_t size
 
 bool is_keyless(MapType type) {
   return type == MapType::Queue || type == MapType::Stack || type == MapType::Ringbuf ||
-         type == MapType::BloomFilter;
+         type == MapType::BloomFilter || type == MapType::PerfEventArray;
 }
 
 // Splits a host value (one 8-byte-aligned value per slot) into the slots' values.
@@ -143,6 +144,9 @@ Result<MapContents> Object::dump(std::string_view name) {
     dump_queue(*map, out);
   else if (auto* ring = dynamic_cast<maps::RingBuf*>(map))
     dump_ringbuf(*ring, out);
+  else if (auto* perf = dynamic_cast<maps::PerfEventArray*>(map))
+    for (maps::PerfEventArray::Sample& sample : perf->consume())
+      out.records.push_back(std::move(sample.bytes));
   else if (out.keyed)
     POLLEN_CHECK(dump_keyed(*map, out));
   return out;

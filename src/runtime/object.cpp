@@ -38,7 +38,11 @@ maps::MapDef map_def(const loader::MapSpec& spec) {
 }
 
 Result<std::shared_ptr<maps::Map>> create_one(const loader::MapSpec& spec, uint32_t slots) {
-  auto map = maps::create_map(map_def(spec), slots);
+  maps::MapDef def = map_def(spec);
+  // libbpf gives a perf event array without max_entries one entry per possible CPU: here,
+  // per execution slot.
+  if (def.type == maps::MapType::PerfEventArray && def.max_entries == 0) def.max_entries = slots;
+  auto map = maps::create_map(def, slots);
   if (!map)
     return make_error(map.error().code, Location::none(),
                       fmt::format("map '{}': {}", spec.name, map.error().message));

@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "maps/map.hpp"
+
 namespace pollen::verifier {
 namespace {
 
@@ -41,7 +43,7 @@ struct Rule {
 
 const Rule kRules[] = {
     {1, {kHash, kArray, kPercpuHash, kPercpuArray, kLruHash, kLruPercpuHash, kLpmTrie,
-         kArrayOfMaps, kHashOfMaps}},               // map_lookup_elem
+         kArrayOfMaps, kHashOfMaps, kDevmap, kDevmapHash, kXskmap}},  // map_lookup_elem
     {2, {}},                                       // map_update_elem
     {3, {}},                                       // map_delete_elem
     {12, {kProgArray}},                            // tail_call
@@ -76,7 +78,8 @@ std::string map_helper_refusal(uint32_t helper, uint32_t map_type) {
     return fmt::format("cannot pass map_type {} into func #{}: programs may only look up "
                        "a map of maps",
                        map_type, helper);
-  return fmt::format("a map of type {} cannot be passed to helper #{}", map_type, helper);
+  return fmt::format("a map of type {} ({}) cannot be passed to helper #{}",
+                     maps::map_type_name(static_cast<maps::MapType>(map_type)), map_type, helper);
 }
 
 std::string map_program_refusal(const MapInfo& map, const ProgramTypeInfo& type, bool sleepable) {

@@ -13,6 +13,9 @@ namespace pollen::verifier {
 namespace {
 
 constexpr uint32_t kMapTypeArray = 2;
+constexpr uint32_t kMapTypeDevmap = 14;
+constexpr uint32_t kMapTypeXskmap = 17;
+constexpr uint32_t kMapTypeDevmapHash = 25;
 constexpr uint32_t kBpfFRdonlyProg = 1u << 7;
 
 // The offset of the value's struct bpf_spin_lock, if it has one at its top level.
@@ -44,7 +47,10 @@ MapInfo map_info_of(const loader::MapSpec& spec) {
   info.key_size = spec.key_size;
   info.value_size = spec.value_size;
   info.max_entries = spec.max_entries;
-  info.read_only = (spec.flags & kBpfFRdonlyProg) != 0;
+  // Linux makes device map values read-only to programs (dev_map_alloc sets
+  // BPF_F_RDONLY_PROG), and what an XSKMAP lookup returns is a socket they may only read.
+  info.read_only = (spec.flags & kBpfFRdonlyProg) != 0 || spec.type == kMapTypeDevmap ||
+                   spec.type == kMapTypeDevmapHash || spec.type == kMapTypeXskmap;
   info.direct_value = spec.type == kMapTypeArray && spec.max_entries == 1;
   if (info.read_only) info.data = spec.initial_data;
   return info;

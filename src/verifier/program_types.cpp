@@ -65,8 +65,9 @@ constexpr std::array<uint32_t, 12> kXdpHelpers = {
     189,  // xdp_load_bytes
     190,  // xdp_store_bytes
 };
-constexpr std::array<uint32_t, 5> kSocketFilterHelpers = {
-    25,  // perf_event_output
+// Linux also gives socket filters perf_event_output (bpf_skb_event_output, whose context is an
+// sk_buff); Pollen implements XDP's only, so a socket filter may not call it.
+constexpr std::array<uint32_t, 4> kSocketFilterHelpers = {
     26,  // skb_load_bytes
     46,  // get_socket_cookie
     47,  // get_socket_uid

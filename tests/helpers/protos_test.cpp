@@ -39,6 +39,7 @@ TEST(HelperProtos, UseLinuxIdsAndNames) {
       {15, "bpf_get_current_uid_gid"},
       {16, "bpf_get_current_comm"},
       {23, "bpf_redirect"},
+      {25, "bpf_perf_event_output"},
       {28, "bpf_csum_diff"},
       {44, "bpf_xdp_adjust_head"},
       {45, "bpf_probe_read_str"},

@@ -159,10 +159,10 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<DefCase>& info) { return std::string(info.param.name); });
 
 TEST(CreateMap, UnsupportedTypeIsNotSupportedAndNamed) {
-  auto created = create_map(make_def(MapType::PerfEventArray, 4, 4, 4), 1);
+  auto created = create_map(make_def(MapType::StackTrace, 4, 8, 4), 1);
   ASSERT_FALSE(created.ok());
   EXPECT_EQ(created.error().code, Errc::NotSupported);
-  EXPECT_NE(created.error().message.find("perf_event_array (4) is not supported"),
+  EXPECT_NE(created.error().message.find("stack_trace (7) is not supported"),
             std::string::npos)
       << created.error().message;
 }

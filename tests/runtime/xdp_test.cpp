@@ -7,6 +7,7 @@
 // them. The kernel differential (tests/differential) checks the same rules against Linux.
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -266,6 +267,28 @@ TEST(XdpRunner, RefusesProgramsOfOtherTypes) {
   ASSERT_FALSE(runner);
   EXPECT_EQ(runner.error().code, Errc::InvalidArgument);
   EXPECT_NE(runner.error().message.find("not an XDP program"), std::string::npos);
+}
+
+// bpf_perf_event_output keeps each sample in the perf event array (the map has one entry per
+// execution slot, as libbpf gives one per CPU), which a dump hands over and empties; the calls
+// that fail return Linux's errors. On both engines.
+TEST(XdpTestRun, PerfEventOutputKeepsSamplesInTheMap) {
+  OPEN_OBJECT(object, "xdp_basic");
+  for (Engine engine : {Engine::Interpreter, Engine::Jit}) {
+    auto run = object.test_run("xdp_sampler", packet_run(frame(), 2, engine));
+    ASSERT_TRUE(run) << run.error().str();
+    EXPECT_EQ(run->retval, 2u);  // XDP_PASS
+    auto dump = object.dump("samples");
+    ASSERT_TRUE(dump) << dump.error().str();
+    EXPECT_EQ(dump->type, "perf_event_array");
+    const Bytes sample = {16, 0, 0, 0, 0, 1, 2, 3, 4, 5};  // the length, then 6 frame bytes
+    EXPECT_EQ(dump->records, (std::vector<Bytes>{sample, sample}));
+    EXPECT_TRUE(object.dump("samples")->records.empty());
+    EXPECT_EQ(static_cast<int64_t>(u64_value(object, "sample_results", 0)), 0);
+    EXPECT_EQ(static_cast<int64_t>(u64_value(object, "sample_results", 1)), -E2BIG);
+    EXPECT_EQ(static_cast<int64_t>(u64_value(object, "sample_results", 2)), -EFAULT);
+    EXPECT_EQ(static_cast<int64_t>(u64_value(object, "sample_results", 3)), -EINVAL);
+  }
 }
 
 }  // namespace

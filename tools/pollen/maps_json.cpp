@@ -75,7 +75,7 @@ Json map_json(const MapContents& contents) {
       entries.push_back(std::move(entry));
     }
     out["entries"] = std::move(entries);
-  } else if (contents.type == "ringbuf") {
+  } else if (contents.type == "ringbuf" || contents.type == "perf_event_array") {
     out["records"] = hex_list(contents.records);
   } else {
     out["values"] = hex_list(contents.values);

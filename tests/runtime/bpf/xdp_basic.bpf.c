@@ -63,4 +63,37 @@ int xdp_headroom_peek(struct xdp_md *ctx) {
   return seen ? XDP_DROP : XDP_PASS;
 }
 
+struct {
+  __uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+  __uint(key_size, sizeof(__u32));
+  __uint(value_size, sizeof(__u32));
+} samples SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 4);
+  __type(key, __u32);
+  __type(value, __s64);
+} sample_results SEC(".maps");
+
+static void keep_result(__u32 key, long result) {
+  __s64 *slot = bpf_map_lookup_elem(&sample_results, &key);
+  if (slot) *slot = result;
+}
+
+// Writes one sample of the frame's length and its first 6 bytes to the perf event array, then
+// tries three that fail, keeping what each call returned: an index past the array's entries
+// (-E2BIG), more frame bytes than the frame has (-EFAULT), an unknown flag (-EINVAL).
+SEC("xdp")
+int xdp_sampler(struct xdp_md *ctx) {
+  __u32 len = ctx->data_end - ctx->data;
+  keep_result(0, bpf_perf_event_output(ctx, &samples, BPF_F_CURRENT_CPU | (6ull << 32), &len,
+                                       sizeof(len)));
+  keep_result(1, bpf_perf_event_output(ctx, &samples, 7, &len, sizeof(len)));
+  keep_result(2, bpf_perf_event_output(ctx, &samples, BPF_F_CURRENT_CPU | (4096ull << 32), &len,
+                                       sizeof(len)));
+  keep_result(3, bpf_perf_event_output(ctx, &samples, 1ull << 60, &len, sizeof(len)));
+  return XDP_PASS;
+}
+
 char LICENSE[] SEC("license") = "GPL";
