@@ -45,12 +45,16 @@ constexpr HelperProto kProtos[] = {
      {A::PtrToCtx, A::ConstMapPtr, A::Anything, A::PtrToMem, A::ConstSizeOrZero}, kGpl},
     {id::kCsumDiff, "bpf_csum_diff", R::Integer,
      {A::PtrToMemOrNull, A::ConstSizeOrZero, A::PtrToMemOrNull, A::ConstSizeOrZero, A::Anything}},
+    {id::kGetNumaNodeId, "bpf_get_numa_node_id", R::Integer, {}},
     {id::kXdpAdjustHead, "bpf_xdp_adjust_head", R::Integer, {A::PtrToCtx, A::Anything}},
     {id::kProbeReadStr, "bpf_probe_read_str", R::Integer,
      {A::PtrToUninitMem, A::ConstSizeOrZero, A::Anything}, kGpl},
     {id::kRedirectMap, "bpf_redirect_map", R::Integer, {A::ConstMapPtr, A::Anything, A::Anything}},
     {id::kXdpAdjustMeta, "bpf_xdp_adjust_meta", R::Integer, {A::PtrToCtx, A::Anything}},
     {id::kXdpAdjustTail, "bpf_xdp_adjust_tail", R::Integer, {A::PtrToCtx, A::Anything}},
+    // XDP's bpf_xdp_fib_lookup_proto.
+    {id::kFibLookup, "bpf_fib_lookup", R::Integer,
+     {A::PtrToCtx, A::PtrToWritableMem, A::ConstSize, A::Anything}, kGpl},
     {id::kMapPushElem, "bpf_map_push_elem", R::Integer,
      {A::ConstMapPtr, A::PtrToMapValue, A::Anything}},
     {id::kMapPopElem, "bpf_map_pop_elem", R::Integer, {A::ConstMapPtr, A::PtrToUninitMapValue}},
@@ -69,6 +73,8 @@ constexpr HelperProto kProtos[] = {
     {id::kProbeReadKernelStr, "bpf_probe_read_kernel_str", R::Integer,
      {A::PtrToUninitMem, A::ConstSizeOrZero, A::Anything}, kGpl},
     {id::kJiffies64, "bpf_jiffies64", R::Integer, {}},
+    {id::kGetNsCurrentPidTgid, "bpf_get_ns_current_pid_tgid", R::Integer,
+     {A::Anything, A::Anything, A::PtrToUninitMem, A::ConstSize}},
     {id::kKtimeGetBootNs, "bpf_ktime_get_boot_ns", R::Integer, {}},
     {id::kRingbufOutput, "bpf_ringbuf_output", R::Integer,
      {A::ConstMapPtr, A::PtrToMem, A::ConstSizeOrZero, A::Anything}},
@@ -78,6 +84,9 @@ constexpr HelperProto kProtos[] = {
     {id::kRingbufDiscard, "bpf_ringbuf_discard", R::Void, {A::PtrToRingbufMem, A::Anything}},
     {id::kRingbufQuery, "bpf_ringbuf_query", R::Integer, {A::ConstMapPtr, A::Anything}},
     {id::kKtimeGetCoarseNs, "bpf_ktime_get_coarse_ns", R::Integer, {}},
+    // XDP's bpf_xdp_check_mtu_proto.
+    {id::kCheckMtu, "bpf_check_mtu", R::Integer,
+     {A::PtrToCtx, A::Anything, A::PtrToInt, A::Anything, A::Anything}, kGpl},
     {id::kForEachMapElem, "bpf_for_each_map_elem", R::Integer,
      {A::ConstMapPtr, A::PtrToFunc, A::PtrToStackOrNull, A::Anything}, false,
      Callback::ForEachMapElem},
@@ -97,6 +106,7 @@ constexpr HelperProto kProtos[] = {
      {A::PtrToCtx, A::Anything, A::PtrToMem, A::ConstSize}},
     {id::kMapLookupPercpuElem, "bpf_map_lookup_percpu_elem", R::MapValueOrNull,
      {A::ConstMapPtr, A::PtrToMapKey, A::Anything}},
+    {id::kKtimeGetTaiNs, "bpf_ktime_get_tai_ns", R::Integer, {}},
 };
 // clang-format on
 

@@ -43,6 +43,7 @@ enum class ArgKind : uint8_t {
   PtrToUninitMapValue,     ///< ARG_PTR_TO_MAP_VALUE | MEM_UNINIT: written, value_size
   PtrToMem,                ///< ARG_PTR_TO_MEM | MEM_RDONLY: readable memory
   PtrToMemOrNull,          ///< ARG_PTR_TO_MEM | MEM_RDONLY | PTR_MAYBE_NULL: the same, or 0
+  PtrToWritableMem,        ///< ARG_PTR_TO_MEM: initialized memory the helper reads and writes
   PtrToWritableMemOrNull,  ///< ARG_PTR_TO_MEM | PTR_MAYBE_NULL | MEM_WRITE: initialized
                            ///< memory the helper writes, or 0
   PtrToUninitMem,          ///< ARG_PTR_TO_UNINIT_MEM: memory the helper writes, may be uninit
@@ -51,6 +52,9 @@ enum class ArgKind : uint8_t {
   ConstAllocSizeOrZero,    ///< ARG_CONST_ALLOC_SIZE_OR_ZERO: the size of the returned memory
   PtrToConstStr,           ///< ARG_PTR_TO_CONST_STR: a NUL-terminated string in a read-only
                            ///< map value
+  PtrToInt,                ///< ARG_PTR_TO_FIXED_SIZE_MEM | MEM_WRITE | MEM_ALIGNED of 4 bytes
+                           ///< (was ARG_PTR_TO_INT): an initialized, aligned u32 the helper
+                           ///< reads and writes
   PtrToLong,               ///< ARG_PTR_TO_LONG (Linux 6.12: ARG_PTR_TO_FIXED_SIZE_MEM |
                            ///< MEM_UNINIT | MEM_ALIGNED of 8 bytes): a written, aligned s64
   PtrToFunc,               ///< ARG_PTR_TO_FUNC: a static function (lddw, BPF_PSEUDO_FUNC)
@@ -109,9 +113,11 @@ inline constexpr uint32_t kGetCurrentComm = 16;
 inline constexpr uint32_t kRedirect = 23;
 inline constexpr uint32_t kPerfEventOutput = 25;
 inline constexpr uint32_t kCsumDiff = 28;
+inline constexpr uint32_t kGetNumaNodeId = 42;
 inline constexpr uint32_t kXdpAdjustHead = 44;
 inline constexpr uint32_t kProbeReadStr = 45;
 inline constexpr uint32_t kRedirectMap = 51;
+inline constexpr uint32_t kFibLookup = 69;
 inline constexpr uint32_t kXdpAdjustMeta = 54;
 inline constexpr uint32_t kXdpAdjustTail = 65;
 inline constexpr uint32_t kMapPushElem = 87;
@@ -126,6 +132,7 @@ inline constexpr uint32_t kProbeReadKernel = 113;
 inline constexpr uint32_t kProbeReadUserStr = 114;
 inline constexpr uint32_t kProbeReadKernelStr = 115;
 inline constexpr uint32_t kJiffies64 = 118;
+inline constexpr uint32_t kGetNsCurrentPidTgid = 120;
 inline constexpr uint32_t kKtimeGetBootNs = 125;
 inline constexpr uint32_t kRingbufOutput = 130;
 inline constexpr uint32_t kRingbufReserve = 131;
@@ -136,11 +143,13 @@ inline constexpr uint32_t kKtimeGetCoarseNs = 160;
 inline constexpr uint32_t kForEachMapElem = 164;
 inline constexpr uint32_t kSnprintf = 165;
 inline constexpr uint32_t kLoop = 181;
+inline constexpr uint32_t kCheckMtu = 163;
 inline constexpr uint32_t kStrncmp = 182;
 inline constexpr uint32_t kXdpGetBuffLen = 188;
 inline constexpr uint32_t kXdpLoadBytes = 189;
 inline constexpr uint32_t kXdpStoreBytes = 190;
 inline constexpr uint32_t kMapLookupPercpuElem = 195;
+inline constexpr uint32_t kKtimeGetTaiNs = 208;
 }  // namespace id
 
 /// Jiffies tick at this rate (Linux's CONFIG_HZ; 250 is Debian's and Ubuntu's default). User

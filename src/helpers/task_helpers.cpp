@@ -5,6 +5,7 @@
 // "current task" is the host thread running the program: its process and thread ids, the
 // process's real uid and gid, the thread's name.
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,6 +40,15 @@ uint64_t ktime_get_boot_ns(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, Run
 // Tick-resolution monotonic time (ktime_get_coarse_ns).
 uint64_t ktime_get_coarse_ns(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, RunContext*) {
   return clock_ns(CLOCK_MONOTONIC_COARSE);
+}
+
+uint64_t ktime_get_tai_ns(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, RunContext*) {
+  return clock_ns(CLOCK_TAI);
+}
+
+// Pollen's execution slots are not tied to NUMA nodes: every slot is on node 0.
+uint64_t get_numa_node_id(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, RunContext*) {
+  return 0;
 }
 
 uint64_t jiffies64(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, RunContext*) {
@@ -89,7 +99,32 @@ uint64_t get_current_comm(uint64_t r1, uint64_t r2, uint64_t, uint64_t, uint64_t
   return 0;
 }
 
+// bpf_get_ns_current_pid_tgid: the pid and tgid as the pid namespace with device `dev` and
+// inode `ino` sees them, when that is the thread's own pid namespace (Linux looks no further);
+// otherwise -EINVAL and zeroes. The buffer must be a struct bpf_pidns_info (8 bytes).
+uint64_t get_ns_current_pid_tgid(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t,
+                                 RunContext* ctx) {
+  const auto size = static_cast<uint32_t>(r4);
+  if (!writable(ctx, id::kGetNsCurrentPidTgid, 3, r3, size)) return 0;
+  struct PidnsInfo {
+    uint32_t pid, tgid;
+  } info{};
+  uint64_t result = neg_errno(EINVAL);
+  struct stat ns {};
+  if (size == sizeof info && static_cast<uint32_t>(r1 >> 32) == 0 &&
+      stat("/proc/thread-self/ns/pid", &ns) == 0 && ns.st_dev == r1 && ns.st_ino == r2) {
+    info = {static_cast<uint32_t>(gettid()), static_cast<uint32_t>(getpid())};
+    result = 0;
+  }
+  std::memset(ptr(r3), 0, size);
+  if (result == 0) std::memcpy(ptr(r3), &info, sizeof info);
+  return result;
+}
+
 constexpr Implementation kImplementations[] = {
+    {id::kGetNumaNodeId, get_numa_node_id},
+    {id::kGetNsCurrentPidTgid, get_ns_current_pid_tgid},
+    {id::kKtimeGetTaiNs, ktime_get_tai_ns},
     {id::kKtimeGetNs, ktime_get_ns},
     {id::kGetPrandomU32, get_prandom_u32},
     {id::kGetSmpProcessorId, get_smp_processor_id},

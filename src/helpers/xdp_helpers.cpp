@@ -2,13 +2,18 @@
 // The XDP helpers of net/core/filter.c: moving the packet's edges (bpf_xdp_adjust_head,
 // bpf_xdp_adjust_meta, bpf_xdp_adjust_tail), copying in and out of it (bpf_xdp_load_bytes,
 // bpf_xdp_store_bytes, bpf_xdp_get_buff_len), choosing where an XDP_REDIRECT goes
-// (bpf_redirect, bpf_redirect_map), and samples to a perf event array (bpf_perf_event_output).
+// (bpf_redirect, bpf_redirect_map), samples to a perf event array (bpf_perf_event_output), and
+// the questions about the network a forwarding program asks (bpf_check_mtu, bpf_fib_lookup),
+// answered from the host's interfaces.
 // The edge helpers take the XdpContext as r1; the redirect
 // helpers get no context, so they find it where Linux keeps its per-CPU bpf_redirect_info: with
 // the run (RunContext::env, or the "context" region of a checked run). Every limit is Linux's,
 // measured with BPF_PROG_TEST_RUN (the constants in xdp_context.hpp). Pollen's frames have no
 // fragments, so the whole packet is always [data, data_end).
 #include <fmt/format.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -229,6 +234,64 @@ uint64_t xdp_event_output(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, ui
       static_cast<uint32_t>(index), ptr(r4), r5, ptr(xdp->data), packet_bytes));
 }
 
+// The MTU of host interface `ifindex` (SIOCGIFMTU), or -1 when there is no such interface.
+int interface_mtu(uint32_t ifindex) {
+  char name[IF_NAMESIZE] = {};
+  if (ifindex == 0 || if_indextoname(ifindex, name) == nullptr) return -1;
+  thread_local int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ifreq request{};
+  std::memcpy(request.ifr_name, name, sizeof name);
+  if (fd < 0 || ioctl(fd, SIOCGIFMTU, &request) != 0) return -1;
+  return request.ifr_mtu;
+}
+
+// bpf_check_mtu for XDP (bpf_xdp_check_mtu): whether the frame, or *mtu_len bytes of L3 when
+// that is not 0, plus len_diff fits the MTU of interface r2 (0: the ingress interface) with
+// its Ethernet header; *mtu_len becomes the MTU. The interfaces are the host's. XDP takes no
+// flags (-EINVAL, checked first); an unknown interface is -ENODEV.
+uint64_t xdp_check_mtu(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+                       RunContext* ctx) {
+  constexpr int64_t kEthHeader = 14;
+  constexpr uint64_t kFragNeeded = 1;  // BPF_MTU_CHK_RET_FRAG_NEEDED
+  XdpContext* xdp = xdp_arg(ctx, id::kCheckMtu, r1);
+  if (xdp == nullptr || !writable(ctx, id::kCheckMtu, 3, r3, sizeof(uint32_t))) return 0;
+  if (r5 != 0) return neg_errno(EINVAL);
+  const auto ifindex = static_cast<uint32_t>(r2);
+  const int mtu = interface_mtu(ifindex != 0 ? ifindex : xdp->ingress_ifindex);
+  if (mtu < 0) return neg_errno(ENODEV);
+  uint32_t mtu_len = 0;
+  std::memcpy(&mtu_len, ptr(r3), sizeof mtu_len);
+  int64_t length = mtu_len != 0 ? int64_t{mtu_len} + kEthHeader
+                                : static_cast<int64_t>(xdp->data_end - xdp->data);
+  length += static_cast<int32_t>(r4);
+  mtu_len = static_cast<uint32_t>(mtu);
+  std::memcpy(ptr(r3), &mtu_len, sizeof mtu_len);
+  return length > mtu + kEthHeader ? kFragNeeded : 0;
+}
+
+// bpf_fib_lookup for XDP, with the checks of bpf_xdp_fib_lookup and of the lookups before the
+// route: a struct bpf_fib_lookup of 64 bytes or more, known flags (-EINVAL), an IPv4 or IPv6
+// family (-EAFNOSUPPORT), a host interface (-ENODEV). Pollen has no forwarding table of its own
+// and does not read the host's: every lookup then finds no route, BPF_FIB_LKUP_RET_NOT_FWDED,
+// which programs answer by passing the packet to the stack.
+uint64_t xdp_fib_lookup(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t,
+                        RunContext* ctx) {
+  constexpr uint64_t kParamsSize = 64, kKnownFlags = 0x3f;
+  constexpr uint8_t kAfInet = 2, kAfInet6 = 10;
+  constexpr uint64_t kNotForwarded = 4;  // BPF_FIB_LKUP_RET_NOT_FWDED
+  XdpContext* xdp = xdp_arg(ctx, id::kFibLookup, r1);
+  const auto size = static_cast<uint32_t>(r3);
+  if (xdp == nullptr || !writable(ctx, id::kFibLookup, 2, r2, size)) return 0;
+  if (size < kParamsSize || (r4 & ~kKnownFlags) != 0) return neg_errno(EINVAL);
+  uint8_t family = 0;
+  uint32_t ifindex = 0;
+  std::memcpy(&family, ptr(r2), sizeof family);       // struct bpf_fib_lookup.family
+  std::memcpy(&ifindex, ptr<uint8_t>(r2) + 8, sizeof ifindex);  // .ifindex
+  if (family != kAfInet && family != kAfInet6) return neg_errno(EAFNOSUPPORT);
+  if (interface_mtu(ifindex) < 0) return neg_errno(ENODEV);
+  return kNotForwarded;
+}
+
 constexpr Implementation kImplementations[] = {
     {id::kRedirect, redirect},
     {id::kPerfEventOutput, xdp_event_output},
@@ -236,6 +299,8 @@ constexpr Implementation kImplementations[] = {
     {id::kRedirectMap, redirect_map},
     {id::kXdpAdjustMeta, xdp_adjust_meta},
     {id::kXdpAdjustTail, xdp_adjust_tail},
+    {id::kFibLookup, xdp_fib_lookup},
+    {id::kCheckMtu, xdp_check_mtu},
     {id::kXdpGetBuffLen, xdp_get_buff_len},
     {id::kXdpLoadBytes, xdp_load_bytes},
     {id::kXdpStoreBytes, xdp_store_bytes},

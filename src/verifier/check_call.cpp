@@ -56,6 +56,7 @@ std::optional<Checker::Step> Checker::check_helper_arg(State& s, uint32_t pc,
     case ArgKind::PtrToMem:
     case ArgKind::PtrToMemOrNull:
     case ArgKind::PtrToWritableMemOrNull:
+    case ArgKind::PtrToWritableMem:
     case ArgKind::PtrToUninitMem: return std::nullopt;
     case ArgKind::ConstMapPtr:
       if (reg.type != RegType::MapPtr)
@@ -75,12 +76,19 @@ std::optional<Checker::Step> Checker::check_helper_arg(State& s, uint32_t pc,
     case ArgKind::PtrToUninitMapValue: return check_map_arg(s, pc, p, r, map);
     case ArgKind::ConstSize:
     case ArgKind::ConstSizeOrZero: return check_size_arg(s, pc, p, r);
-    case ArgKind::PtrToLong:
-      if (auto e = check_helper_memory(s, pc, r, 8, 8, true)) return e;
+    case ArgKind::PtrToInt:
+    case ArgKind::PtrToLong: {
+      const uint64_t size = p.args[static_cast<size_t>(r - 1)] == ArgKind::PtrToInt ? 4 : 8;
+      // An int is read before it is written; a long is only written.
+      if (size == 4)
+        if (auto e = check_helper_memory(s, pc, r, 4, 4, false)) return e;
+      if (auto e = check_helper_memory(s, pc, r, size, size, true)) return e;
       if (!tnum_add(reg.value.var_off, Tnum::constant(static_cast<uint64_t>(int64_t{reg.off})))
-               .is_aligned(8))
-        return fail(pc, s, fmt::format("argument {} of {} must be 8-byte aligned", r, p.name), {r});
+               .is_aligned(size))
+        return fail(pc, s,
+                    fmt::format("argument {} of {} must be {}-byte aligned", r, p.name, size), {r});
       return std::nullopt;
+    }
     case ArgKind::PtrToStackOrNull:
       if (reg.type == RegType::Stack || reg.is_known(0)) return std::nullopt;
       return fail(
@@ -246,6 +254,7 @@ std::optional<Checker::Step> Checker::check_size_arg(State& s, uint32_t pc,
     case ArgKind::PtrToMemOrNull: return check_helper_memory(s, pc, r - 1, v.umin, v.umax, false);
     case ArgKind::PtrToUninitMem: return check_helper_memory(s, pc, r - 1, v.umin, v.umax, true);
     case ArgKind::PtrToWritableMemOrNull:
+    case ArgKind::PtrToWritableMem:
       if (auto e = check_helper_memory(s, pc, r - 1, v.umin, v.umax, false)) return e;
       return check_helper_memory(s, pc, r - 1, v.umin, v.umax, true);
     default: return fail(pc, s, fmt::format("{}: a size with no memory before it", p.name), {});

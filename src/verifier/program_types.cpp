@@ -83,8 +83,9 @@ constexpr std::array<uint32_t, 6> kSyscallHelpers = {
 };
 
 // bpf_base_func_proto() for a root load in Linux 6.18 (which also gives every program type the
-// current task's ids and comm, the user-memory probes and strtol), sorted.
-constexpr std::array<uint32_t, 38> kBaseHelpers = {
+// current task's ids and comm, its pid namespace's view of them, the user-memory probes,
+// strtol and the TAI clock), sorted.
+constexpr std::array<uint32_t, 40> kBaseHelpers = {
     1,    // map_lookup_elem
     2,    // map_update_elem
     3,    // map_delete_elem
@@ -109,6 +110,7 @@ constexpr std::array<uint32_t, 38> kBaseHelpers = {
     114,  // probe_read_user_str
     115,  // probe_read_kernel_str
     118,  // jiffies64
+    120,  // get_ns_current_pid_tgid
     125,  // ktime_get_boot_ns
     130,  // ringbuf_output
     131,  // ringbuf_reserve
@@ -123,6 +125,7 @@ constexpr std::array<uint32_t, 38> kBaseHelpers = {
     181,  // loop
     182,  // strncmp
     195,  // map_lookup_percpu_elem
+    208,  // ktime_get_tai_ns
 };
 static_assert(std::is_sorted(kBaseHelpers.begin(), kBaseHelpers.end()));
 

@@ -41,11 +41,13 @@ TEST(HelperProtos, UseLinuxIdsAndNames) {
       {23, "bpf_redirect"},
       {25, "bpf_perf_event_output"},
       {28, "bpf_csum_diff"},
+      {42, "bpf_get_numa_node_id"},
       {44, "bpf_xdp_adjust_head"},
       {45, "bpf_probe_read_str"},
       {51, "bpf_redirect_map"},
       {54, "bpf_xdp_adjust_meta"},
       {65, "bpf_xdp_adjust_tail"},
+      {69, "bpf_fib_lookup"},
       {87, "bpf_map_push_elem"},
       {88, "bpf_map_pop_elem"},
       {89, "bpf_map_peek_elem"},
@@ -58,6 +60,7 @@ TEST(HelperProtos, UseLinuxIdsAndNames) {
       {114, "bpf_probe_read_user_str"},
       {115, "bpf_probe_read_kernel_str"},
       {118, "bpf_jiffies64"},
+      {120, "bpf_get_ns_current_pid_tgid"},
       {125, "bpf_ktime_get_boot_ns"},
       {130, "bpf_ringbuf_output"},
       {131, "bpf_ringbuf_reserve"},
@@ -65,6 +68,7 @@ TEST(HelperProtos, UseLinuxIdsAndNames) {
       {133, "bpf_ringbuf_discard"},
       {134, "bpf_ringbuf_query"},
       {160, "bpf_ktime_get_coarse_ns"},
+      {163, "bpf_check_mtu"},
       {164, "bpf_for_each_map_elem"},
       {165, "bpf_snprintf"},
       {181, "bpf_loop"},
@@ -73,6 +77,7 @@ TEST(HelperProtos, UseLinuxIdsAndNames) {
       {189, "bpf_xdp_load_bytes"},
       {190, "bpf_xdp_store_bytes"},
       {195, "bpf_map_lookup_percpu_elem"},
+      {208, "bpf_ktime_get_tai_ns"},
   };
   EXPECT_EQ(helper_protos().size(), std::size(linux_ids));
   for (const auto& [id, name] : linux_ids) {
@@ -203,7 +208,8 @@ TEST(HelperProtos, EverySizeArgumentFollowsTheMemoryItSizes) {
       ASSERT_GT(i, 0u) << proto.name;
       ArgKind mem = proto.args[i - 1];
       EXPECT_TRUE(mem == ArgKind::PtrToMem || mem == ArgKind::PtrToMemOrNull ||
-                  mem == ArgKind::PtrToWritableMemOrNull || mem == ArgKind::PtrToUninitMem)
+                  mem == ArgKind::PtrToWritableMemOrNull || mem == ArgKind::PtrToWritableMem ||
+                  mem == ArgKind::PtrToUninitMem)
           << proto.name << " arg " << i + 1;
     }
   }

@@ -291,5 +291,15 @@ TEST(XdpTestRun, PerfEventOutputKeepsSamplesInTheMap) {
   }
 }
 
+// Pollen has no forwarding table: a lookup that passes Linux's argument checks finds no route.
+TEST(XdpTestRun, FibLookupFindsNoRoute) {
+  OPEN_OBJECT(object, "xdp_basic");
+  for (Engine engine : {Engine::Interpreter, Engine::Jit}) {
+    auto run = object.test_run("xdp_fib_no_route", packet_run(frame(), 1, engine));
+    ASSERT_TRUE(run) << run.error().str();
+    EXPECT_EQ(run->retval, 2u);  // XDP_PASS: BPF_FIB_LKUP_RET_NOT_FWDED
+  }
+}
+
 }  // namespace
 }  // namespace pollen

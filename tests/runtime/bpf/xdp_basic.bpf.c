@@ -96,4 +96,16 @@ int xdp_sampler(struct xdp_md *ctx) {
   return XDP_PASS;
 }
 
+// Asks for a route to 10.0.0.1 out of the loopback device: Pollen has no forwarding table, so
+// the answer is BPF_FIB_LKUP_RET_NOT_FWDED (passed); anything else drops.
+SEC("xdp")
+int xdp_fib_no_route(struct xdp_md *ctx) {
+  struct bpf_fib_lookup params = {};
+  params.family = 2;  // AF_INET
+  params.ifindex = 1;
+  params.ipv4_dst = __builtin_bswap32(0x0a000001);
+  long rc = bpf_fib_lookup(ctx, &params, sizeof(params), 0);
+  return rc == BPF_FIB_LKUP_RET_NOT_FWDED ? XDP_PASS : XDP_DROP;
+}
+
 char LICENSE[] SEC("license") = "GPL";
