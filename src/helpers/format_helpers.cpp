@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// bpf_trace_printk and bpf_snprintf, and the printf-like formatting they share, which accepts
+// bpf_trace_printk, bpf_trace_vprintk and bpf_snprintf, and the printf-like formatting they share, which accepts
 // exactly what Linux's bpf_bprintf_prepare accepts (kernel/bpf/helpers.c) and prints as the
 // kernel's vsnprintf does: flags "0+- " and a width, then %d %i %u %x %X with an optional l or
 // ll, %c, %s, %pks %pus (strings), %p %pK %px %ps %pS %pB (pointers), %pi4 %pI4 %pi6 %pI6 (IP
@@ -285,14 +285,14 @@ void write_stderr(const RunContext& ctx, std::string_view message) {
              ts.tv_sec, ts.tv_nsec / 1000, message, ends_line ? "" : "\n");
 }
 
-uint64_t trace_printk(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
-                      RunContext* ctx) {
-  const auto size = static_cast<uint32_t>(r2);
-  if (!readable(ctx, id::kTracePrintk, 1, r1, size)) return 0;
+// The message of the format of `size` bytes at r1 (NUL-terminated within them) with `args`, to
+// the trace sink: its length, or a refusal.
+uint64_t trace(RunContext* ctx, uint32_t helper, uint64_t r1, uint32_t size,
+               std::span<const uint64_t> args) {
+  if (!readable(ctx, helper, 1, r1, size)) return 0;
   const auto* fmt = ptr<const char>(r1);
   const void* nul = size != 0 ? std::memchr(fmt, 0, size) : nullptr;
   if (nul == nullptr) return neg_errno(EINVAL);
-  const std::array<uint64_t, kMaxTraceArgs> args = {r3, r4, r5};
   Output out(kMaxBprintfBuf - 1);
   if (long err = Formatter(args, out).run({fmt, static_cast<const char*>(nul)}); err < 0)
     return from_long(err);
@@ -302,6 +302,26 @@ uint64_t trace_printk(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64
     write_stderr(*ctx, out.text());
   }
   return out.total();
+}
+
+uint64_t trace_printk(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+                      RunContext* ctx) {
+  const std::array<uint64_t, kMaxTraceArgs> args = {r3, r4, r5};
+  return trace(ctx, id::kTracePrintk, r1, static_cast<uint32_t>(r2), args);
+}
+
+// bpf_trace_vprintk: trace_printk with up to 12 arguments in an array of u64 (what libbpf's
+// bpf_printk calls with more than three).
+uint64_t trace_vprintk(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t,
+                       RunContext* ctx) {
+  const auto data_len = static_cast<uint32_t>(r4);
+  if (data_len % 8 != 0 || data_len > kMaxSnprintfArgs * 8 || (data_len != 0 && r3 == 0))
+    return neg_errno(EINVAL);
+  if (!readable(ctx, id::kTraceVprintk, 3, r3, data_len)) return 0;
+  std::array<uint64_t, kMaxSnprintfArgs> args{};
+  if (data_len != 0) std::memcpy(args.data(), ptr(r3), data_len);
+  return trace(ctx, id::kTraceVprintk, r1, static_cast<uint32_t>(r2),
+               std::span<const uint64_t>(args.data(), data_len / 8));
 }
 
 uint64_t snprintf_helper(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
@@ -331,6 +351,7 @@ uint64_t snprintf_helper(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uin
 constexpr Implementation kImplementations[] = {
     {id::kTracePrintk, trace_printk},
     {id::kSnprintf, snprintf_helper},
+    {id::kTraceVprintk, trace_vprintk},
 };
 
 }  // namespace

@@ -93,6 +93,8 @@ constexpr HelperProto kProtos[] = {
     {id::kSnprintf, "bpf_snprintf", R::Integer,
      {A::PtrToWritableMemOrNull, A::ConstSizeOrZero, A::PtrToConstStr, A::PtrToMemOrNull,
       A::ConstSizeOrZero}, kGpl},
+    {id::kTraceVprintk, "bpf_trace_vprintk", R::Integer,
+     {A::PtrToMem, A::ConstSize, A::PtrToMemOrNull, A::ConstSizeOrZero}, kGpl},
     {id::kLoop, "bpf_loop", R::Integer,
      {A::Anything, A::PtrToFunc, A::PtrToStackOrNull, A::Anything}, false, Callback::Loop},
     {id::kStrncmp, "bpf_strncmp", R::Integer, {A::PtrToMem, A::ConstSize, A::PtrToConstStr}},

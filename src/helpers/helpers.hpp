@@ -142,6 +142,7 @@ inline constexpr uint32_t kRingbufQuery = 134;
 inline constexpr uint32_t kKtimeGetCoarseNs = 160;
 inline constexpr uint32_t kForEachMapElem = 164;
 inline constexpr uint32_t kSnprintf = 165;
+inline constexpr uint32_t kTraceVprintk = 177;
 inline constexpr uint32_t kLoop = 181;
 inline constexpr uint32_t kCheckMtu = 163;
 inline constexpr uint32_t kStrncmp = 182;

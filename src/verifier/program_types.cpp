@@ -85,7 +85,7 @@ constexpr std::array<uint32_t, 6> kSyscallHelpers = {
 // bpf_base_func_proto() for a root load in Linux 6.18 (which also gives every program type the
 // current task's ids and comm, its pid namespace's view of them, the user-memory probes,
 // strtol and the TAI clock), sorted.
-constexpr std::array<uint32_t, 40> kBaseHelpers = {
+constexpr std::array<uint32_t, 41> kBaseHelpers = {
     1,    // map_lookup_elem
     2,    // map_update_elem
     3,    // map_delete_elem
@@ -122,6 +122,7 @@ constexpr std::array<uint32_t, 40> kBaseHelpers = {
     160,  // ktime_get_coarse_ns
     164,  // for_each_map_elem
     165,  // snprintf
+    177,  // trace_vprintk
     181,  // loop
     182,  // strncmp
     195,  // map_lookup_percpu_elem

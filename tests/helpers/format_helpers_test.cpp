@@ -136,6 +136,25 @@ TEST(TracePrintk, RefusesAFormatWithoutNulOrWithMoreThanThreeArguments) {
   EXPECT_TRUE(sink.lines.empty());
 }
 
+// bpf_trace_vprintk: the arguments in an array of u64, up to twelve (bpf_printk with more than
+// three); the array's length follows bpf_snprintf's rules.
+TEST(TraceVprintk, TakesItsArgumentsFromAnArray) {
+  Captured sink;
+  vm::RunContext ctx;
+  ctx.trace = {&Captured::write, &sink};
+  const char fmt[] = "%d %d %d %d %s";
+  const uint64_t args[13] = {1, 2, 3, 4, address(kWorld)};
+  EXPECT_EQ(call(id::kTraceVprintk, ctx, address(fmt), sizeof fmt, address(args), 40), 13u);
+  EXPECT_EQ(sink.lines, std::vector<std::string>{"1 2 3 4 world"});
+  for (uint64_t len : {uint64_t{4}, uint64_t{13 * 8}})
+    EXPECT_EQ(call(id::kTraceVprintk, ctx, address(fmt), sizeof fmt, address(args), len),
+              neg(EINVAL));
+  EXPECT_EQ(call(id::kTraceVprintk, ctx, address(fmt), sizeof fmt, 0, 8), neg(EINVAL));
+  EXPECT_EQ(call(id::kTraceVprintk, ctx, address(fmt), sizeof fmt, address(args), 32),
+            neg(EINVAL));  // five conversions, four arguments
+  EXPECT_EQ(sink.lines.size(), 1u);
+}
+
 TEST(TracePrintk, CutsTheMessageAt1023Bytes) {
   Captured sink;
   vm::RunContext ctx;

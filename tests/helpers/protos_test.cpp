@@ -71,6 +71,7 @@ TEST(HelperProtos, UseLinuxIdsAndNames) {
       {163, "bpf_check_mtu"},
       {164, "bpf_for_each_map_elem"},
       {165, "bpf_snprintf"},
+      {177, "bpf_trace_vprintk"},
       {181, "bpf_loop"},
       {182, "bpf_strncmp"},
       {188, "bpf_xdp_get_buff_len"},

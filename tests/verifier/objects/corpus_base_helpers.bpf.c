@@ -108,6 +108,15 @@ int base_ns_pid(struct xdp_md* ctx) {
   return bpf_get_ns_current_pid_tgid(0, 0, &ns, sizeof(ns)) ? XDP_DROP : XDP_PASS;
 }
 
+// bpf_printk with more than three arguments is bpf_trace_vprintk.
+// expect: accept
+SEC("xdp")
+int base_printk_four(struct xdp_md* ctx) {
+  bpf_printk("if %u queue %u len %u at %llu", ctx->ingress_ifindex, ctx->rx_queue_index,
+             ctx->data_end - ctx->data, bpf_ktime_get_ns());
+  return XDP_PASS;
+}
+
 // A router's questions: may this frame leave by the ingress device, and where to.
 // expect: accept
 SEC("xdp")
