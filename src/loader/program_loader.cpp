@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "loader/common_p.hpp"
+#include "loader/core_relo.hpp"
 #include "loader/loader_p.hpp"
 
 namespace pollen::loader {
@@ -251,6 +252,12 @@ Result<void> Linker::link(const CodeSection& sec, const Function& entry) {
   std::stable_sort(prog_.func_info.begin(), prog_.func_info.end(), by_insn);
   std::stable_sort(prog_.line_info.begin(), prog_.line_info.end(), by_insn);
   std::stable_sort(prog_.core_relos.begin(), prog_.core_relos.end(), by_insn);
+  // CO-RE relocations resolve against the program's own BTF (core_relo.hpp).
+  if (!prog_.core_relos.empty()) {
+    if (Result<void> applied = apply_core_relos(prog_, *ctx_.btf); !applied)
+      return make_error(applied.error().code, applied.error().location,
+                        fmt::format("program '{}': {}", prog_.name, applied.error().message));
+  }
   return {};
 }
 

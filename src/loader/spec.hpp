@@ -51,8 +51,8 @@ struct LineInfo {
   uint32_t column = 0;
 };
 
-/// A CO-RE relocation (struct bpf_core_relo) rebased to the program. Pollen does not apply them;
-/// the runtime must refuse a program that has any, naming the instruction.
+/// A CO-RE relocation (struct bpf_core_relo) rebased to the program; the loader applies it
+/// against the program's own BTF (core_relo.hpp).
 struct CoreRelo {
   uint32_t insn = 0;
   uint32_t type_id = 0;

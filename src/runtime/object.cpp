@@ -94,9 +94,6 @@ Result<std::shared_ptr<LinkedProgram>> link_program(const loader::ProgramSpec& s
   prog->type = spec.type;
   prog->insns = spec.insns;
   prog->line_info = spec.line_info;
-  if (!spec.core_relos.empty())
-    return make_error(Errc::NotSupported, Location::insn(spec.core_relos[0].insn),
-                      fmt::format("program '{}': CO-RE relocations are not supported", spec.name));
   for (const loader::MapReloc& reloc : spec.map_relocs) {
     maps::Map& map = *object.maps[reloc.map];
     if (reloc.kind == loader::MapRelocKind::MapFd) {

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "isa/isa.hpp"
+#include "loader/core_relo.hpp"
 #include "loader/loader.hpp"
 #include "test_objects.hpp"
 
@@ -352,6 +353,48 @@ TEST(LoaderSpec, KeepsCoreRelocationsRebasedToTheProgram) {
   EXPECT_EQ(spec.btf->name_of(relo.type_id), "task_like");
   EXPECT_EQ(relo.access, "0:1") << "member 1, pid";
   EXPECT_EQ(relo.kind, 0u) << "BPF_CORE_FIELD_BYTE_OFFSET";
+}
+
+// The relocation's value from the object's own BTF, for each kind it could have; an
+// instruction that does not hold it, an access past the members and an unknown kind are refused.
+TEST(CoreRelocations, ResolveAgainstTheProgramsBtf) {
+  LOAD_OR_SKIP(spec, test::kCoreObj);
+  ASSERT_TRUE(spec.btf);
+  const ProgramSpec& p = spec.programs[0];
+  ASSERT_EQ(p.core_relos.size(), 1u);
+  CoreRelo relo = p.core_relos[0];
+  auto value = [&](uint32_t kind, std::string access = "0:1") {
+    CoreRelo r = relo;
+    r.kind = kind;
+    r.access = std::move(access);
+    Result<CoreValue> v = core_relo_value(r, *spec.btf);
+    EXPECT_TRUE(v) << v.error().str();
+    return v ? v->value : ~uint64_t{0};
+  };
+  EXPECT_EQ(value(0), 4u);                 // byte offset of pid
+  EXPECT_EQ(value(1), 4u);                 // its size
+  EXPECT_EQ(value(2), 1u);                 // it exists
+  EXPECT_EQ(value(3), 1u);                 // int: signed
+  EXPECT_EQ(value(4), 32u);                // shifts that extract it from a u64 at its offset
+  EXPECT_EQ(value(5), 32u);
+  EXPECT_EQ(value(0, "1:0"), 8u);          // task[1].pad
+  EXPECT_EQ(value(9, "0"), 8u);            // the struct's size
+  EXPECT_EQ(value(6, "0"), relo.type_id);  // its id
+  EXPECT_EQ(value(8, "0"), 1u);            // it exists
+
+  relo.access = "0:2";
+  EXPECT_FALSE(core_relo_value(relo, *spec.btf));
+  relo.access = "0:1";
+  relo.kind = 99;
+  EXPECT_FALSE(core_relo_value(relo, *spec.btf));
+
+  ProgramSpec tampered = p;
+  tampered.insns[tampered.core_relos[0].insn].off = 8;
+  Result<void> applied = apply_core_relos(tampered, *spec.btf);
+  ASSERT_FALSE(applied);
+  EXPECT_NE(applied.error().message.find("the instruction holds 8, the program's BTF says 4"),
+            std::string::npos)
+      << applied.error().str();
 }
 
 TEST(LoaderSpec, LoadingTheSameBytesTwiceGivesTheSameSpec) {

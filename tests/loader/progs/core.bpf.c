@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Loader test object with a CO-RE field access: .BTF.ext then carries a bpf_core_relo record,
-// which the Spec keeps (rebased to the program) so that the runtime can refuse the program by
-// instruction. Needs -g: clang emits CO-RE records only with BTF.
+// which the Spec keeps (rebased to the program) and the loader applies against the object's own
+// BTF. Needs -g: clang emits CO-RE records only with BTF.
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
