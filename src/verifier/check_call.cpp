@@ -302,6 +302,7 @@ Checker::Step Checker::check_helper_call(State& s, uint32_t pc, const isa::Decod
   // A callback call keeps the arguments: its callback's exit comes back here.
   State before = proto->callback != helpers::Callback::None ? s : State{};
   if (auto e = check_helper_args(s, pc, *proto, map)) return *e;
+  const bool never_null = id == helpers::id::kMapLookupElem && map && in_bounds_key(s, *map);
   if (proto->callback != helpers::Callback::None)
     return check_callback_call(s, std::move(before), pc, *proto, map);
   if (release_ref_) {
@@ -323,7 +324,40 @@ Checker::Step Checker::check_helper_call(State& s, uint32_t pc, const isa::Decod
   if (proto->ret == helpers::RetKind::MapValueOrNull && !map)
     return fail(pc, s, fmt::format("{}: returns a map value but takes no map", proto->name), {});
   set_return(s, pc, *proto, map);
+  if (never_null) s.reg(0).type = RegType::MapValue;
   return next(pc);
+}
+
+// An ARRAY or PERCPU_ARRAY lookup whose key (r2) is a constant within max_entries cannot fail
+// (Linux 6.14's can_elide_value_nullness, with get_constant_map_key's idea of a constant: key
+// bytes all known zero, or a scalar spilled at the key's address with the key's size).
+bool Checker::in_bounds_key(const State& s, uint32_t map) const {
+  constexpr uint32_t kArray = 2, kPercpuArray = 6;
+  const MapInfo* info = platform_.map_info(map);
+  if (!info || (info->type != kArray && info->type != kPercpuArray)) return false;
+  const RegState& key = s.reg(2);
+  if (key.type != RegType::Stack || !key.value.is_const() || key.frame >= s.frames.size())
+    return false;
+  const int64_t off = int64_t{key.off} + static_cast<int64_t>(key.value.const_value());
+  if (off < -kStackSize || off >= 0 || info->key_size == 0 || info->key_size > 8) return false;
+  const StackSlot* slot = s.frames[key.frame].stack.slot_at(static_cast<int>(off));
+  if (!slot) return false;
+  const auto first = static_cast<size_t>(off + 8 * ((-off - 1) / 8 + 1));
+  if (first + info->key_size > 8) return false;
+  uint64_t value = 0;
+  if (std::all_of(slot->bytes.begin() + static_cast<ptrdiff_t>(first),
+                  slot->bytes.begin() + static_cast<ptrdiff_t>(first + info->key_size),
+                  [](SlotType t) { return t == SlotType::Zero; })) {
+    value = 0;
+  } else if (first == 0 && slot->has_spill() && slot->spill_size == info->key_size &&
+             slot->spilled.is_scalar() && slot->spilled.value.is_const()) {
+    // The key is the spill's low bytes (a narrow spill keeps the register's full value).
+    value = slot->spilled.value.const_value();
+    if (info->key_size < 8) value &= (uint64_t{1} << (8 * info->key_size)) - 1;
+  } else {
+    return false;
+  }
+  return value < info->max_entries;
 }
 
 void Checker::set_return(State& s, uint32_t pc, const helpers::HelperProto& p,

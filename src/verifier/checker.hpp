@@ -194,6 +194,7 @@ class Checker {
   std::optional<Step> check_const_str_arg(State& s, uint32_t pc, const helpers::HelperProto& p,
                                           int r);
   std::optional<Step> check_map_program_rules(const State& s, uint32_t pc, uint32_t map) const;
+  bool in_bounds_key(const State& s, uint32_t map) const;
   void set_return(State& s, uint32_t pc, const helpers::HelperProto& p,
                   const std::optional<uint32_t>& map);
   Step check_legacy_load(State& s, uint32_t pc, const isa::Decoded& d);

@@ -335,6 +335,7 @@ const verifier::MapInfo* TestPlatform::map_info(uint32_t map) const {
 uint32_t map_type_number(const std::string& name) {
   if (name == "hash") return 1;
   if (name == "array") return 2;
+  if (name == "percpu_array") return 6;
   if (name == "ringbuf") return 27;
   if (name == "prog_array") return 3;
   return 0;

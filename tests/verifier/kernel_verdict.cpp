@@ -90,6 +90,7 @@ bool create_maps(const VerifierCase& c, MapFds& maps, std::string& error) {
     auto type = m.type == "hash"         ? BPF_MAP_TYPE_HASH
                 : ringbuf                ? BPF_MAP_TYPE_RINGBUF
                 : m.type == "prog_array" ? BPF_MAP_TYPE_PROG_ARRAY
+                : m.type == "percpu_array" ? BPF_MAP_TYPE_PERCPU_ARRAY
                                          : BPF_MAP_TYPE_ARRAY;
     int fd = bpf_map_create(type, "pollen_case", ringbuf ? 0 : m.key_size,
                             ringbuf ? 0 : m.value_size, ringbuf ? 4096 : m.max_entries, &opts);

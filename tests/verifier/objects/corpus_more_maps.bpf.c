@@ -159,4 +159,53 @@ int writes_through_an_xsk_lookup(struct xdp_md* ctx) {
   return XDP_PASS;
 }
 
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 4);
+  __type(key, __u32);
+  __type(value, __u64);
+} totals SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 4);
+  __type(key, __u32);
+  __type(value, __u64);
+} per_cpu_totals SEC(".maps");
+
+// An array lookup with a constant key inside the array cannot fail: Linux (6.14 on) lets the
+// program use the value without a null check. A zero key is such a constant.
+// expect: accept
+SEC("xdp")
+int counts_without_null_check(struct xdp_md* ctx) {
+  __u32 key = 0;
+  __u64* total = bpf_map_lookup_elem(&totals, &key);
+  *total += 1;
+  __u64* mine = bpf_map_lookup_elem(&per_cpu_totals, &key);
+  *mine += ctx->data_end - ctx->data;
+  return XDP_PASS;
+}
+
+// A key of 2 written as a 4-byte immediate is no constant Linux tracks on the stack.
+// expect: reject: may be null
+SEC("xdp")
+int key_two_without_null_check(struct xdp_md* ctx) {
+  __u32 key = 2;
+  __u64* total = bpf_map_lookup_elem(&totals, &key);
+  *total += 1;
+  return XDP_PASS;
+}
+
+// A key the program read from the packet may be past the array.
+// expect: reject: may be null
+SEC("xdp")
+int packet_key_without_null_check(struct xdp_md* ctx) {
+  __u8* p = (void*)(long)ctx->data;
+  if ((void*)(p + 1) > (void*)(long)ctx->data_end) return XDP_PASS;
+  __u32 key = *p;
+  __u64* total = bpf_map_lookup_elem(&totals, &key);
+  *total += 1;
+  return XDP_PASS;
+}
+
 char LICENSE[] SEC("license") = "GPL";
