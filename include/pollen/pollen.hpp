@@ -132,6 +132,9 @@ struct VerifyOptions {
   uint64_t max_insns_processed = 1'000'000;
   /// Keep the path that led to a rejection and the state there (VerifyError::path, state).
   bool verbose = false;
+  /// Object::verify: answer from the verification done when the object was loaded, when the
+  /// options are the same; false verifies again (to time it).
+  bool reuse_load = true;
 };
 
 /// Why a program was rejected.

@@ -153,7 +153,8 @@ Result<VerifyReport> Object::verify(std::string_view name, const VerifyOptions& 
                                   "'{}' yet",
                                   prog->name, loader::program_type_name(prog->type)));
   verifier::Options verifier_options;
-  if (!options.verbose && options.max_insns_processed == verifier_options.max_insns_processed) {
+  if (options.reuse_load && !options.verbose &&
+      options.max_insns_processed == verifier_options.max_insns_processed) {
     // The verification at load, with the same options, already said it.
     verifier::Analysis loaded;
     loaded.rejection = prog->rejection;

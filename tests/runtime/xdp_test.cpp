@@ -185,6 +185,15 @@ TEST(XdpTestRun, RefusesARejectedProgramUnlessUnsafe) {
   ASSERT_FALSE(verdict->accepted);
   EXPECT_NE(verdict->error->source.find("xdp_unchecked.bpf.c:"), std::string::npos)
       << verdict->error->str();
+  // The answer kept from loading is the one a fresh verification gives.
+  VerifyOptions fresh;
+  fresh.reuse_load = false;
+  auto again = object.verify("xdp_unchecked", fresh);
+  ASSERT_TRUE(again) << again.error().str();
+  ASSERT_FALSE(again->accepted);
+  EXPECT_EQ(again->error->str(), verdict->error->str());
+  EXPECT_EQ(again->stats.insns_processed, verdict->stats.insns_processed);
+  EXPECT_EQ(again->stats.states, verdict->stats.states);
   auto run = object.test_run("xdp_unchecked", packet_run(frame()));
   ASSERT_FALSE(run);
   EXPECT_EQ(run.error().code, Errc::Rejected);
