@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 // The test platform and the checked-mode runner (see case_runner.hpp). Map helpers here are
 // stand-ins with Linux's prototypes: a lookup returns one fixed value buffer per map, or null
-// every other call so that both sides of a null check run; every helper checks the memory it
+// every other call so that both sides of a null check run (an ARRAY or PERCPU_ARRAY lookup
+// fails exactly when its key is past max_entries, as Linux's does: the verifier relies on
+// that for constant keys); every helper checks the memory it
 // is given against the run's regions, the way Pollen's real helpers do in checked mode.
 #include "case_runner.hpp"
 
@@ -86,7 +88,14 @@ uint64_t lookup(uint64_t fd, uint64_t key, uint64_t, uint64_t, uint64_t, vm::Run
   }
   if (!check(ctx, key, m->info.key_size, false, "bpf_map_lookup_elem key")) return 0;
   RunnerState& st = state_of(ctx);
-  if (st.lookups++ % 2 == 1) return 0;
+  constexpr uint32_t kArray = 2, kPercpuArray = 6;
+  if ((m->info.type == kArray || m->info.type == kPercpuArray) && m->info.key_size == 4) {
+    uint32_t index = 0;
+    std::memcpy(&index, reinterpret_cast<const void*>(key), sizeof index);
+    if (index >= m->info.max_entries) return 0;
+  } else if (st.lookups++ % 2 == 1) {
+    return 0;
+  }
   size_t index = static_cast<size_t>(m - st.platform->maps().data());
   return reinterpret_cast<uint64_t>((*st.values)[index].data());
 }
