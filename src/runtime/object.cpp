@@ -15,7 +15,7 @@
 #include "maps/epoch.hpp"
 #include "maps/ref_maps.hpp"
 #include "runtime/object_impl.hpp"
-#include "verifier/ctx_rewrite.hpp"
+#include "verifier/rewrite.hpp"
 
 namespace pollen {
 namespace {
@@ -72,7 +72,8 @@ void set_imm64(std::vector<isa::Insn>& insns, uint32_t index, uint64_t value) {
 }
 
 // Linux verifies every program when libbpf loads the object, then rewrites its context
-// accesses (convert_ctx_accesses); Pollen does the same once, here. A rejected program keeps
+// accesses (convert_ctx_accesses); Pollen does the same once, here, and adds the zeroing of
+// stack bytes read before they are written (verifier/rewrite.hpp). A rejected program keeps
 // its verdict (runs are refused) and the facts of the paths explored before the rejection, so
 // that the unsafe test mode still gets its context accesses rewritten.
 void verify_and_rewrite(const loader::ProgramSpec& spec, const Object::Impl& object,
@@ -83,7 +84,7 @@ void verify_and_rewrite(const loader::ProgramSpec& spec, const Object::Impl& obj
   prog.rejection = std::move(analysis.rejection);
   prog.verify_stats = analysis.stats;
   prog.facts = std::move(analysis.facts);
-  prog.insns = verifier::rewrite_context(prog.insns, prog.facts);
+  prog.insns = verifier::rewrite_for_run(prog.insns, prog.facts);
 }
 
 Result<std::shared_ptr<LinkedProgram>> link_program(const loader::ProgramSpec& spec,

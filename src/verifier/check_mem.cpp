@@ -139,18 +139,15 @@ std::optional<Checker::Step> Checker::stack_load(State& s, const MemAccess& a,
                                                  const StackSpan& span, RegState* loaded) {
   StackReadError error{};
   const StackState& stack = span.frame->stack;
-  std::optional<RegState> r = span.fixed ? stack.read(span.lo, a.size, error)
-                                         : stack.read_somewhere(span.lo, span.hi, error);
-  if (!r && error.partial_pointer)
+  std::optional<RegState> r =
+      span.fixed ? stack.read(span.lo, a.size, error) : stack.read_somewhere(span.lo, span.hi);
+  if (!r)
     return fail(a.pc, s,
                 fmt::format("invalid size of register fill: the pointer spilled at {} is "
                             "read with {} bytes",
                             fp((error.off - 7) / 8 * 8), a.size),
                 {a.ptr});
-  if (!r)
-    return fail(a.pc, s,
-                fmt::format("invalid read from stack: byte {} was never written", fp(error.off)),
-                {a.ptr}, "initialise the stack before reading it, e.g. `*(u64 *)(r10 - 8) = 0`");
+  note_unwritten_read(*span.frame, span.lo, span.hi);
   if (loaded) *loaded = *r;
   return std::nullopt;
 }
@@ -376,8 +373,9 @@ std::optional<Checker::Step> Checker::check_helper_memory(State& s, uint32_t pc,
   return fail(pc, s, fmt::format("r{} must point to memory", reg), {reg});
 }
 
-// A helper's memory on the stack: inside the frame; every byte it may read written; the bytes
-// it surely writes (the minimum size, at a known offset) written afterwards.
+// A helper's memory on the stack: inside the frame; bytes it may read that were never written
+// noted (unwritten_reads); the bytes it surely writes (the minimum size, at a known offset)
+// written afterwards.
 std::optional<Checker::Step> Checker::helper_stack_memory(State& s, uint32_t pc, int reg,
                                                           uint64_t min_size, uint64_t max_size,
                                                           bool write) {
@@ -396,14 +394,18 @@ std::optional<Checker::Step> Checker::helper_stack_memory(State& s, uint32_t pc,
     frame.stack.write_somewhere(static_cast<int>(lo + sure), static_cast<int>(hi));
     return std::nullopt;
   }
-  if (std::optional<int> unwritten =
-          frame.stack.first_unwritten(static_cast<int>(lo), static_cast<int>(hi)))
-    return fail(pc, s,
-                fmt::format("invalid read from stack: the helper reads byte {}, which was "
-                            "never written",
-                            fp(*unwritten)),
-                {reg}, "initialise the whole buffer before passing it to the helper");
+  note_unwritten_read(frame, static_cast<int>(lo), static_cast<int>(hi));
   return std::nullopt;
+}
+
+void Checker::note_unwritten_read(const FrameState& frame, int lo, int hi) {
+  std::optional<std::pair<int, int>> bytes = frame.stack.unwritten(lo, hi);
+  if (!bytes) return;
+  std::pair<int, int>& range = facts_.unwritten_reads[frame.function];
+  if (range.first == range.second)
+    range = *bytes;
+  else
+    range = {std::min(range.first, bytes->first), std::max(range.second, bytes->second)};
 }
 
 }  // namespace pollen::verifier

@@ -23,6 +23,8 @@ Checker::Checker(const Cfg& cfg, const ProgramTypeInfo& type, const Platform& pl
       ctx_field_(cfg.size(), nullptr),
       ctx_offset_(cfg.size(), 0) {
   facts_.stack_depth.assign(cfg.function_starts.size(), 0);
+  facts_.function_starts.assign(cfg.function_starts.begin(), cfg.function_starts.end());
+  facts_.unwritten_reads.assign(cfg.function_starts.size(), {0, 0});
 }
 
 State Checker::initial_state() {

@@ -64,6 +64,13 @@ struct Facts {
   std::vector<CtxAccess> ctx_accesses;  ///< sorted by insn once the analysis ends
   uint32_t max_ctx_offset = 0;          ///< Buffer contexts: the end of the furthest access
   std::vector<uint32_t> stack_depth;    ///< by function: bytes of stack it uses
+  std::vector<uint32_t> function_starts;  ///< by function: its first instruction
+  /// By function: the stack bytes [first, second) (offsets from r10, negative) that some path
+  /// reads before writing them in the function's frame; first == second when there are none.
+  /// Linux lets a root load read them (allow_uninit_stack) and they hold whatever the stack
+  /// held; Pollen's engines zero them when the function is entered (rewrite_for_run), so that
+  /// a program never sees host data or an earlier run's, and reads the same on every engine.
+  std::vector<std::pair<int, int>> unwritten_reads;
 };
 
 class Checker {
@@ -156,6 +163,8 @@ class Checker {
   std::optional<Step> check_access(State& s, const MemAccess& a, RegState* loaded);
   std::optional<Step> access_stack(State& s, const MemAccess& a, RegState* loaded);
   std::optional<Step> stack_store(State& s, const MemAccess& a, const StackSpan& span);
+  /// Notes the bytes of [lo, hi) of `frame` never written on this path (unwritten_reads).
+  void note_unwritten_read(const FrameState& frame, int lo, int hi);
   std::optional<Step> stack_load(State& s, const MemAccess& a, const StackSpan& span,
                                  RegState* loaded);
   std::optional<Step> access_ctx(State& s, const MemAccess& a, RegState* loaded);

@@ -3,7 +3,8 @@
 // keeps its full state, a narrower aligned store of a scalar keeps it too (the load narrows it
 // again), a store of a known zero marks zero bytes, any other store marks numbers and destroys a
 // spill it touches; a load of a whole spill gets the register back, a load of part of a spilled
-// pointer is refused, and a load of bytes never written is refused.
+// pointer is refused, and a load of bytes never written gets some number (Linux for root:
+// allow_uninit_stack; the checker has the engines zero such bytes, see Facts::unwritten_reads).
 #include "verifier/stack_state.hpp"
 
 #include <bit>
@@ -91,10 +92,14 @@ void StackState::fill(int lo, int hi) {
   }
 }
 
-std::optional<int> StackState::first_unwritten(int lo, int hi) const {
-  for (int off = lo; off < hi; ++off)
-    if (byte(off) == SlotType::Invalid) return off;
-  return std::nullopt;
+std::optional<std::pair<int, int>> StackState::unwritten(int lo, int hi) const {
+  std::optional<std::pair<int, int>> range;
+  for (int off = lo; off < hi; ++off) {
+    if (byte(off) != SlotType::Invalid) continue;
+    if (!range) range = {off, off};
+    range->second = off + 1;
+  }
+  return range;
 }
 
 std::optional<RegState> StackState::read(int off, int size, StackReadError& error) const {
@@ -104,7 +109,7 @@ std::optional<RegState> StackState::read(int off, int size, StackReadError& erro
     const RegState& spilled = slot->spilled;
     if (is_pointer(spilled.type)) {
       if (b == 0 && size == 8) return spilled;
-      error = {off, true};
+      error.off = off;
       return std::nullopt;
     }
     // A scalar read from where it was spilled, no wider than the spill: the low bytes of the
@@ -116,19 +121,12 @@ std::optional<RegState> StackState::read(int off, int size, StackReadError& erro
       return r;
     }
   }
-  return read_somewhere(off, off + size, error);
+  return read_somewhere(off, off + size);
 }
 
-std::optional<RegState> StackState::read_somewhere(int lo, int hi, StackReadError& error) const {
+std::optional<RegState> StackState::read_somewhere(int lo, int hi) const {
   bool all_zero = true;
-  for (int off = lo; off < hi; ++off) {
-    SlotType t = byte(off);
-    if (t == SlotType::Invalid) {
-      error = {off, false};
-      return std::nullopt;
-    }
-    all_zero = all_zero && t == SlotType::Zero;
-  }
+  for (int off = lo; off < hi; ++off) all_zero = all_zero && byte(off) == SlotType::Zero;
   if (all_zero) return RegState::known(0);
   int size = hi - lo;
   return RegState::scalar(size >= 8 ? Scalar::unknown()

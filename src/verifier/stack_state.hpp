@@ -3,14 +3,15 @@
 // whether it was never written, holds some number, holds zero, or is part of a spilled
 // register; per 8-byte slot, the full state of the register spilled there. Reads and writes
 // here assume the caller has checked bounds and alignment (check_mem.cpp); they apply Linux's
-// spill and fill rules (check_stack_write_fixed_off, check_stack_read_fixed_off), except that
-// reading a byte that was never written is always an error (Linux allows it for root).
+// spill and fill rules (check_stack_write_fixed_off, check_stack_read_fixed_off) for a root
+// load: a byte never written reads as some number (allow_uninit_stack).
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "verifier/reg_state.hpp"
@@ -33,10 +34,9 @@ struct StackSlot {
   friend bool operator==(const StackSlot&, const StackSlot&) = default;
 };
 
-/// Why a stack read failed.
+/// Why a stack read failed: it reads part of the pointer spilled at `off`'s slot.
 struct StackReadError {
-  int off = 0;           ///< the first offending byte
-  bool partial_pointer;  ///< false: the byte was never written; true: part of a spilled pointer
+  int off = 0;  ///< the first offending byte
 };
 
 class StackState {
@@ -60,12 +60,13 @@ class StackState {
   void fill(int lo, int hi);
 
   /// A load of `size` bytes at `off` (aligned to size): the spilled register, a number, or
-  /// zero; the caller narrows the result to the load's size.
+  /// zero; the caller narrows the result to the load's size. Bytes never written are some
+  /// number. Fails on part of a spilled pointer.
   std::optional<RegState> read(int off, int size, StackReadError& error) const;
   /// A load from somewhere in [lo, hi): a number, or zero when every byte is zero.
-  std::optional<RegState> read_somewhere(int lo, int hi, StackReadError& error) const;
-  /// Whether every byte of [lo, hi) was written; the first one that was not, if any.
-  std::optional<int> first_unwritten(int lo, int hi) const;
+  std::optional<RegState> read_somewhere(int lo, int hi) const;
+  /// The bytes of [lo, hi) never written, as [first, last + 1); none when all were.
+  std::optional<std::pair<int, int>> unwritten(int lo, int hi) const;
 
   friend bool operator==(const StackState&, const StackState&) = default;
 

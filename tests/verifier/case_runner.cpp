@@ -15,7 +15,7 @@
 
 #include "helpers/helpers.hpp"
 #include "shadow_run.hpp"
-#include "verifier/ctx_rewrite.hpp"
+#include "verifier/rewrite.hpp"
 #include "vm/interpreter.hpp"
 
 namespace pollen::test {
@@ -367,7 +367,7 @@ std::string run_checked(std::span<const isa::Insn> prog, const verifier::Program
   std::vector<std::vector<uint8_t>> values;
   for (const TestMap& m : platform.maps()) values.emplace_back(m.info.value_size, 0);
   std::vector<isa::Insn> code =
-      patch_map_values(verifier::rewrite_context(prog, analysis.facts), platform, values);
+      patch_map_values(verifier::rewrite_for_run(prog, analysis.facts), platform, values);
   auto interp = vm::Interpreter::create(code, test_helpers());
   if (!interp) return "the interpreter refuses the program: " + interp.error().str();
   RunnerState st{&platform, &values};

@@ -8,6 +8,8 @@
 #include "case_runner.hpp"
 #include "isa/assembler.hpp"
 #include "verifier/ctx_rewrite.hpp"
+#include "verifier/rewrite.hpp"
+#include "vm/interpreter.hpp"
 #include "verifier/state.hpp"
 
 namespace pollen::verifier {
@@ -130,7 +132,7 @@ TEST(Stack, PointersComeBackWhole) {
   StackReadError error{};
   EXPECT_EQ(st.read(-16, 8, error)->type, RegType::Ctx);
   EXPECT_FALSE(st.read(-16, 4, error));
-  EXPECT_TRUE(error.partial_pointer);
+  EXPECT_EQ(error.off, -16);
 }
 
 TEST(Stack, NarrowScalarSpillsKeepTheirBounds) {
@@ -140,8 +142,13 @@ TEST(Stack, NarrowScalarSpillsKeepTheirBounds) {
   std::optional<RegState> r = st.read(-8, 4, error);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->value.umax, 15u);
-  EXPECT_FALSE(st.read(-8, 8, error));  // bytes fp-4..fp-1 were never written
-  EXPECT_EQ(error.off, -4);
+  // Bytes fp-4..fp-1 were never written: some number, as Linux reads them for root.
+  r = st.read(-8, 8, error);
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->is_scalar());
+  EXPECT_FALSE(r->value.is_const());
+  EXPECT_EQ(st.unwritten(-8, 0), std::make_pair(-4, 0));
+  EXPECT_EQ(st.unwritten(-8, -4), std::nullopt);
 }
 
 TEST(Stack, WritesAtAVariableOffsetDoNotInitialise) {
@@ -205,6 +212,96 @@ TEST(CtxRewrite, PacketFieldsBecomeRuntimePointers) {
   std::vector<isa::Insn> out = rewrite_context(*prog, a.facts);
   EXPECT_EQ(*isa::classify(out[0]), isa::Op::LdxDW);
   EXPECT_EQ(out[0].off, 8);  // data_end in the runtime's context
+}
+
+// Verifies a raw program (no memory) and runs it as the runtime does, unchecked: r0.
+uint64_t run_rewritten(const char* text, std::vector<isa::Insn>* rewritten = nullptr) {
+  auto prog = isa::assemble(text);
+  EXPECT_TRUE(prog);
+  if (!prog) return ~uint64_t{0};
+  Input input{*prog, find_program_type("raw"), &default_platform(), {}, {}};
+  Analysis a = verify(input);
+  EXPECT_TRUE(a.accepted()) << a.rejection->message();
+  std::vector<isa::Insn> out = rewrite_for_run(*prog, a.facts);
+  if (rewritten) *rewritten = out;
+  auto interp = vm::Interpreter::create(out, vm::HelperTable{});
+  EXPECT_TRUE(interp);
+  if (!interp) return ~uint64_t{0};
+  auto r0 = interp->run(vm::RunArgs{});
+  EXPECT_TRUE(r0) << r0.error().str();
+  return r0 ? *r0 : ~uint64_t{0};
+}
+
+TEST(StackZeroing, ProgramsReadingOnlyWrittenBytesAreUnchanged) {
+  auto prog = isa::assemble("stdw [%r10-8], 1\nldxdw %r0, [%r10-8]\nexit\n");
+  ASSERT_TRUE(prog);
+  Input input{*prog, find_program_type("raw"), &default_platform(), {}, {}};
+  Analysis a = verify(input);
+  ASSERT_TRUE(a.accepted());
+  EXPECT_EQ(zero_unwritten_stack(*prog, a.facts), *prog);
+}
+
+TEST(StackZeroing, EachCallStartsFromZero) {
+  // Without the zeroing, the second call reads the 7 the first one left in the same frame.
+  std::vector<isa::Insn> out;
+  EXPECT_EQ(run_rewritten("ldxdw %r7, [%r10-16]\ncall local f\nmov %r6, %r0\ncall local f\n"
+                          "add %r0, %r6\nadd %r0, %r7\nexit\n"
+                          "f:\nldxdw %r0, [%r10-8]\nstdw [%r10-8], 7\nexit\n",
+                          &out),
+            0u);
+  ASSERT_EQ(out.size(), 12u);  // one store in front of each function
+  EXPECT_EQ(out[0].opcode, 0x7a);
+  EXPECT_EQ(out[0].off, -16);
+  EXPECT_EQ(out[2].imm, 5);  // call f: to f's store
+  EXPECT_EQ(out[4].imm, 3);
+  EXPECT_EQ(out[8].opcode, 0x7a);
+  EXPECT_EQ(out[8].off, -8);
+}
+
+TEST(StackZeroing, CallsAndCallbacksPastAnotherFunctionsStoresMove) {
+  // The call to g passes f's store: without the fix it would land on f's exit.
+  std::vector<isa::Insn> out;
+  EXPECT_EQ(run_rewritten("call local f\nmov %r6, %r0\ncall local g\nadd %r0, %r6\nexit\n"
+                          "f:\nldxdw %r0, [%r10-8]\nexit\ng:\nmov %r0, 5\nexit\n",
+                          &out),
+            5u);
+  EXPECT_EQ(out[2].imm, 5);  // was 4
+  auto prog = isa::assemble(
+      "mov %r1, 4\nlddw %r2, func 8\nmov %r3, 0\nmov %r4, 0\ncall 181\ncall local f\nexit\n"
+      "f:\nldxdw %r0, [%r10-8]\nexit\ncb:\nmov %r0, 0\nexit\n");
+  ASSERT_TRUE(prog);
+  Analysis a = verify({*prog, find_program_type("xdp"), &default_platform(), {}, {}});
+  ASSERT_TRUE(a.accepted()) << a.rejection->message();
+  out = zero_unwritten_stack(*prog, a.facts);
+  ASSERT_EQ(out.size(), prog->size() + 1);
+  EXPECT_EQ((*prog)[1].imm, 8);
+  EXPECT_EQ(out[1].imm, 9);  // lddw of cb: past f's store
+  EXPECT_EQ(out[6].imm, 1);   // call f: to its store
+}
+
+TEST(StackZeroing, CoversWholeSlotsOfTheBytesRead) {
+  std::vector<isa::Insn> out;
+  // Bytes fp-16..fp-9 and fp-3..fp-1 are read unwritten: slots fp-16 and fp-8 are zeroed.
+  run_rewritten("stw [%r10-8], 1\nldxdw %r0, [%r10-16]\nstb [%r10-4], 0\n"
+                "ldxw %r1, [%r10-4]\nldxdw %r2, [%r10-8]\nexit\n",
+                &out);
+  ASSERT_EQ(out.size(), 8u);
+  EXPECT_EQ(out[0].off, -16);
+  EXPECT_EQ(out[1].off, -8);
+}
+
+TEST(StackZeroing, ALoopBackToTheFirstInstructionDoesNotZeroAgain) {
+  // g's first instruction is its loop head: the byte it reads is 0 on the first iteration and
+  // the 1 stored since on the others.
+  std::vector<isa::Insn> out;
+  EXPECT_EQ(run_rewritten("mov %r1, 0\ncall local g\nexit\n"
+                          "g:\nldxb %r2, [%r10-1]\nstb [%r10-1], 1\nadd %r1, 1\n"
+                          "jlt %r1, 3, g\nmov %r0, %r2\nexit\n",
+                          &out),
+            1u);
+  ASSERT_EQ(out.size(), 10u);
+  EXPECT_EQ(out[3].opcode, 0x7a);  // the store in front of g
+  EXPECT_EQ(out[7].off, -4);       // jlt: back to ldxb, after the store
 }
 
 TEST(Runner, CatchesUnsafePrograms) {

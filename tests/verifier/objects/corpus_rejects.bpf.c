@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Verdict corpus, mistakes: programs Linux rejects, each for one clear reason (a missing or
-// off-by-one bounds check, a missing null check, an uninitialised stack slot or register, a
+// off-by-one bounds check, a missing null check, an uninitialised register, a
 // stack access out of bounds, a write to read-only data, a wrong helper argument, a helper the
 // program type may not call, a ring buffer record not released, a bad context access), each
 // as a libbpf user would get it wrong.
@@ -12,18 +12,6 @@ struct {
   __type(key, __u32);
   __type(value, __u64);
 } table SEC(".maps");
-
-struct pair {
-  __u32 id;
-  __u32 len;
-};
-
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, 64);
-  __type(key, struct pair);
-  __type(value, __u64);
-} by_pair SEC(".maps");
 
 #define SLOTS 16
 struct slots {
@@ -94,31 +82,6 @@ int no_reserve_check(struct xdp_md* ctx) {
   __u64* e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
   *e = ctx->rx_queue_index;
   bpf_ringbuf_submit(e, 0);
-  return XDP_PASS;
-}
-
-// A key with a field left uninitialised handed to a lookup. Linux lets a root (CAP_PERFMON)
-// load read stack bytes nothing wrote (env->allow_uninit_stack); Pollen refuses it, so that a
-// program never sees what an earlier run or helper left on the host's stack.
-// expect: reject: the helper reads byte fp-4, which was never written
-// linux: accepts (allow_uninit_stack for a privileged load)
-SEC("xdp")
-int uninit_key_field(struct xdp_md* ctx) {
-  struct pair key;
-  key.id = ctx->rx_queue_index;
-  __u64* v = bpf_map_lookup_elem(&by_pair, &key);
-  return v ? XDP_DROP : XDP_PASS;
-}
-
-// A record copied to the ring buffer before all of it was written (see uninit_key_field).
-// expect: reject: the helper reads byte fp-4, which was never written
-// linux: accepts (allow_uninit_stack for a privileged load)
-SEC("xdp")
-int uninit_record(struct xdp_md* ctx) {
-  struct pair p;
-  if (ctx->rx_queue_index) p.len = 1;
-  p.id = 0;
-  bpf_ringbuf_output(&rb, &p, sizeof(p), 0);
   return XDP_PASS;
 }
 
