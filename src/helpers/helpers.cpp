@@ -45,6 +45,8 @@ constexpr HelperProto kProtos[] = {
      {A::PtrToCtx, A::ConstMapPtr, A::Anything, A::PtrToMem, A::ConstSizeOrZero}, kGpl},
     {id::kCsumDiff, "bpf_csum_diff", R::Integer,
      {A::PtrToMemOrNull, A::ConstSizeOrZero, A::PtrToMemOrNull, A::ConstSizeOrZero, A::Anything}},
+    // No task_struct outside the kernel: always 0 (see task_helpers.cpp).
+    {id::kGetCurrentTask, "bpf_get_current_task", R::Integer, {}, kGpl},
     {id::kGetNumaNodeId, "bpf_get_numa_node_id", R::Integer, {}},
     {id::kXdpAdjustHead, "bpf_xdp_adjust_head", R::Integer, {A::PtrToCtx, A::Anything}},
     {id::kProbeReadStr, "bpf_probe_read_str", R::Integer,

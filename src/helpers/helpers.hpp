@@ -113,6 +113,7 @@ inline constexpr uint32_t kGetCurrentComm = 16;
 inline constexpr uint32_t kRedirect = 23;
 inline constexpr uint32_t kPerfEventOutput = 25;
 inline constexpr uint32_t kCsumDiff = 28;
+inline constexpr uint32_t kGetCurrentTask = 35;
 inline constexpr uint32_t kGetNumaNodeId = 42;
 inline constexpr uint32_t kXdpAdjustHead = 44;
 inline constexpr uint32_t kProbeReadStr = 45;

@@ -84,6 +84,13 @@ uint64_t get_current_uid_gid(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, R
   return static_cast<uint64_t>(getgid()) << 32 | getuid();
 }
 
+// Linux's `current`, the task_struct the program runs in, as a number to hand to
+// bpf_probe_read_kernel. Outside the kernel there is no task_struct: 0, the null pointer a
+// program tests for (and on which a probe read fails with -EFAULT, as in Linux).
+uint64_t get_current_task(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, RunContext*) {
+  return 0;
+}
+
 // The thread's comm (TASK_COMM_LEN = 16 bytes with its NUL), copied like strscpy_pad: cut to
 // size - 1 characters, NUL-terminated, the rest of the buffer zeroed.
 uint64_t get_current_comm(uint64_t r1, uint64_t r2, uint64_t, uint64_t, uint64_t, RunContext* ctx) {
@@ -131,6 +138,7 @@ constexpr Implementation kImplementations[] = {
     {id::kGetCurrentPidTgid, get_current_pid_tgid},
     {id::kGetCurrentUidGid, get_current_uid_gid},
     {id::kGetCurrentComm, get_current_comm},
+    {id::kGetCurrentTask, get_current_task},
     {id::kJiffies64, jiffies64},
     {id::kKtimeGetBootNs, ktime_get_boot_ns},
     {id::kKtimeGetCoarseNs, ktime_get_coarse_ns},

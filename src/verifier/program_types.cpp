@@ -85,7 +85,7 @@ constexpr std::array<uint32_t, 6> kSyscallHelpers = {
 // bpf_base_func_proto() for a root load in Linux 6.18 (which also gives every program type the
 // current task's ids and comm, its pid namespace's view of them, the user-memory probes,
 // strtol and the TAI clock), sorted.
-constexpr std::array<uint32_t, 41> kBaseHelpers = {
+constexpr std::array<uint32_t, 42> kBaseHelpers = {
     1,    // map_lookup_elem
     2,    // map_update_elem
     3,    // map_delete_elem
@@ -97,6 +97,7 @@ constexpr std::array<uint32_t, 41> kBaseHelpers = {
     14,   // get_current_pid_tgid
     15,   // get_current_uid_gid
     16,   // get_current_comm
+    35,   // get_current_task
     42,   // get_numa_node_id
     87,   // map_push_elem
     88,   // map_pop_elem

@@ -41,6 +41,7 @@ TEST(HelperProtos, UseLinuxIdsAndNames) {
       {23, "bpf_redirect"},
       {25, "bpf_perf_event_output"},
       {28, "bpf_csum_diff"},
+      {35, "bpf_get_current_task"},
       {42, "bpf_get_numa_node_id"},
       {44, "bpf_xdp_adjust_head"},
       {45, "bpf_probe_read_str"},

@@ -33,6 +33,11 @@ TEST(Task, UidGidIsGidAboveUid) {
   EXPECT_EQ(call(id::kGetCurrentUidGid, ctx), static_cast<uint64_t>(getgid()) << 32 | getuid());
 }
 
+TEST(Task, NoTaskStructOutsideTheKernel) {
+  vm::RunContext ctx;
+  EXPECT_EQ(call(id::kGetCurrentTask, ctx), 0u);
+}
+
 TEST(Task, CommIsTheThreadNameCutAndPadded) {
   std::thread([] {
     prctl(PR_SET_NAME, "pollen-worker-1");

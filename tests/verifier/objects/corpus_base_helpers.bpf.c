@@ -74,9 +74,8 @@ int tracing_probe_read(struct xdp_md* ctx) {
 }
 
 // Linux gives root every program type the current task's pointer; Pollen runs programs
-// outside the kernel, with no task_struct to point to, and has no such helper.
-// expect: reject: unknown helper
-// linux: accepts (bpf_get_current_task is in bpf_base_func_proto for CAP_PERFMON)
+// outside the kernel, with no task_struct to point to, and returns 0.
+// expect: accept
 SEC("xdp")
 int tracing_current_task(struct xdp_md* ctx) {
   return bpf_get_current_task() ? XDP_DROP : XDP_PASS;
