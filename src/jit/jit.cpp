@@ -57,6 +57,7 @@ struct Engine {
                             uint64_t& r0);
   static uint64_t tail_call(JitState& st);
   static uint64_t hand_over(JitState& st, Run& run, const vm::Interpreter& target);
+  static uint64_t run_in_place(JitState& st, Run& run, const void* target);
 };
 
 uint64_t continue_tail_call(JitState* state) {
@@ -163,7 +164,7 @@ void prepare(RunSpace& space, Run& run) {
   st.ctx.trace = options.trace;
   st.ctx.release = nullptr;
   st.ctx.tail_call = nullptr;
-  st.ctx.tail_call_count = 0;
+  st.ctx.tail_call_count = options.tail_call_count;
   if (!options.checked) return;
   const uint64_t top = st.stack_top;
   fill_checked_bounds(st, args, top);
@@ -182,13 +183,6 @@ void reset(RunSpace& space) {
   space.st.ctx.dynamic.clear();
   space.busy = false;
 }
-
-// Linux's interpreter refuses programs that mix tail calls with bpf-to-bpf calls, so a tail
-// call has no defined frame to replace anywhere but in the main function: the interpreter's
-// words.
-constexpr const char* kNestedTailCall =
-    "bpf_tail_call: tail calls are supported from the main function only, not from a local "
-    "call or a callback (Linux's interpreter refuses tail calls mixed with bpf-to-bpf calls)";
 
 }  // namespace
 
@@ -238,16 +232,14 @@ bool Engine::call_function(vm::RunContext& ctx, uint64_t fn, const std::array<ui
 }
 
 // After a helper set RunContext::tail_call (bpf_tail_call checked the index, the count and the
-// slot): the target runs from its first instruction with the same registers and stack frame,
-// and the run never returns to the caller (Linux's JMP_TAIL_CALL).
+// slot): from the main function, the target runs from its first instruction with the same
+// registers and stack frame, and the run never returns to the caller (Linux's JMP_TAIL_CALL);
+// from a called function or a callback, it runs in that function's place (run_in_place).
 uint64_t Engine::tail_call(JitState& st) {
   Run& run = *static_cast<Run*>(st.run);
   const void* target = st.ctx.tail_call;
   st.ctx.tail_call = nullptr;
-  if (st.call_r10 != st.stack_top) {
-    st.ctx.fault = kNestedTailCall;
-    return kTailCallRefused;
-  }
+  if (st.call_r10 != st.stack_top) return run_in_place(st, run, target);
   const JitProgram* jit = run.targets.find ? run.targets.find(run.targets.arg, target) : nullptr;
   if (jit == nullptr) return hand_over(st, run, *static_cast<const vm::Interpreter*>(target));
   const JitProgram::Code& code = *jit->code_;
@@ -265,6 +257,35 @@ uint64_t Engine::tail_call(JitState& st) {
   if (code.packet_loads && !run.packet_filled) fill_packet(st, run);
   run.program = &code;
   return code.at(code.native->tail_entry);
+}
+
+// A tail call from a called function or a callback, as the interpreter makes it
+// (vm::detail::run_tail_call_target): the target runs as a run of its own, in JIT code when
+// `targets` has it, with r1-r5 as they were, the run's memory and maps, the tail calls made so
+// far and the budget left; its r0 is the calling function's result.
+uint64_t Engine::run_in_place(JitState& st, Run& run, const void* target) {
+  vm::RunArgs args{{}, run.args.regions, run.args.packet, run.args.maps};
+  std::copy(std::begin(st.args), std::end(st.args), args.r.begin());
+  vm::RunOptions options = run.options;
+  options.tail_call_count = st.ctx.tail_call_count;
+  if (run.options.insn_budget != 0) {
+    if (st.remaining == 0) {
+      st.ctx.fault = "bpf_tail_call: no instruction budget left for the target";
+      return kTailCallRefused;
+    }
+    options.insn_budget = st.remaining;
+  }
+  const JitProgram* jit = run.targets.find ? run.targets.find(run.targets.arg, target) : nullptr;
+  Result<uint64_t> r0 = jit ? jit->run(args, options, run.targets)
+                            : static_cast<const vm::Interpreter*>(target)->run(args, options);
+  const uint64_t used = jit ? JitProgram::last_insn_count() : vm::Interpreter::last_insn_count();
+  st.remaining -= std::min(st.remaining, used);
+  if (!r0) {
+    st.ctx.fault = vm::tail_call_target_failed(r0.error());
+    return kTailCallRefused;
+  }
+  st.saved_r0 = *r0;
+  return kTailCallReturned;
 }
 
 // The target is an interpreter: it runs from its start with the current r1-r5, the run's

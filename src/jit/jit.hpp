@@ -87,9 +87,10 @@ class JitProgram {
   /// a frame below the helper caller's, as in the interpreter. The main function is compiled
   /// as a callee too when a local call or a BPF_PSEUDO_FUNC lddw names it; a callback at slot
   /// 0 that nothing names so (a plain constant) is refused when it runs. Tail calls
-  /// (RunContext::tail_call) continue in the target's JIT code with the same registers, stack frame
-  /// and tail-call count (see TailCallTargets), from the main function only, as the interpreter
-  /// does.
+  /// (RunContext::tail_call) from the main function continue in the target's JIT code with the
+  /// same registers, stack frame and tail-call count (see TailCallTargets); from a called
+  /// function or a callback, the target runs in that function's place and its r0 is the
+  /// function's result, as in the interpreter (vm::Interpreter::create).
   static Result<JitProgram> compile(std::span<const isa::Insn> prog, const vm::HelperTable& helpers,
                                     const JitOptions& options = {});
 
@@ -98,10 +99,9 @@ class JitProgram {
   /// needs a program compiled with JitOptions::count_insns (Errc::NotSupported otherwise).
   /// `targets` finds the JIT code of tail calls' targets. A target it does not find is a
   /// vm::Interpreter, to which the run is handed over: it runs the target from its start with
-  /// the current r1-r5, the instruction budget left and the run's memory, so what a verified
-  /// program sees differs in one thing only: the interpreter starts its own tail-call count
-  /// (vm::RunOptions has no field to pass the count on), so such a chain may make up to 33
-  /// tail calls more. Faults in the interpreter are its own, located in the target.
+  /// the current r1-r5, the instruction budget left, the tail calls made so far and the run's
+  /// memory. Faults in the interpreter are its own, located in the target. A run starts from
+  /// options.tail_call_count tail calls already made.
   Result<uint64_t> run(const vm::RunArgs& args, const vm::RunOptions& options = {},
                        const TailCallTargets& targets = {}) const;
   /// run() `times` times in a row on the same arguments, as a test run's repeat does (what a

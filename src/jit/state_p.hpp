@@ -81,10 +81,13 @@ using CallbackFn = uint64_t (*)(JitState* state, uint64_t function, uint64_t cal
 /// What continue_tail_call() returns besides the address to continue at.
 inline constexpr uint64_t kTailCallEnded = 0;    ///< handed over and finished: r0 in saved_r0
 inline constexpr uint64_t kTailCallRefused = 1;  ///< ctx.fault says why; the call faults
+/// Made from a called function or a callback: the target ran in its place and returned its r0
+/// (in saved_r0), which the function now returns.
+inline constexpr uint64_t kTailCallReturned = 2;
 
 /// Called by the code after a helper left RunContext::tail_call set, with r1..r5 in `args`:
 /// makes the target the running program and returns the address of its first instruction's
-/// code, or one of the two values above.
+/// code, or one of the three values above.
 uint64_t continue_tail_call(JitState* state);
 
 }  // namespace pollen::jit::detail

@@ -243,10 +243,11 @@ void Compiler::call_helper(const asmjit::Operand& target, const std::function<vo
   a_.mov(state(offsetof(JitState, call_r10)), reg(10));
   a_.lea(asmx::r9, state(kCtx));
   a_.emit(asmx::Inst::kIdCall, target);
-  const size_t insn = cur_;
+  const size_t insn = cur_, function = function_;
   const uint64_t refund = refund_;
-  const Label event = cold([this, kept, pad, fault_value, insn, refund] {
+  const Label event = cold([this, kept, pad, fault_value, insn, function, refund] {
     cur_ = insn;
+    function_ = function;
     refund_ = refund;
     after_helper_event(kept, pad, fault_value);
   });
@@ -270,7 +271,8 @@ void Compiler::call_helper(const asmjit::Operand& target, const std::function<vo
 // fault is recorded where it happened): the run stops. It refused its arguments: the run stops
 // with a fault here. Otherwise it asked for a tail call: with r1-r5 as they were, the engine
 // makes the target the running program and the code jumps to it, or the run ended in an
-// interpreter it was handed over to, or the engine refused.
+// interpreter it was handed over to, or the target ran in place of this function (a called
+// one or a callback) and this function returns its r0, or the engine refused.
 void Compiler::after_helper_event(const std::vector<Gp>& kept, bool pad,
                                   const std::function<void()>& fault_value) {
   const Label stopped = a_.newLabel(), refused = a_.newLabel(), ended = a_.newLabel();
@@ -290,8 +292,10 @@ void Compiler::after_helper_event(const std::vector<Gp>& kept, bool pad,
   a_.call(asmjit::Imm(reinterpret_cast<uint64_t>(&detail::continue_tail_call)));
   a_.cmp(asmx::rax, static_cast<int32_t>(detail::kTailCallRefused));
   a_.jb(ended);
-  const Label refused_after_refund = a_.newLabel();
+  const Label refused_after_refund = a_.newLabel(), returned = a_.newLabel();
   a_.je(refused_after_refund);
+  a_.cmp(asmx::rax, static_cast<int32_t>(detail::kTailCallReturned));
+  a_.je(returned);
   a_.mov(asmx::r11, asmx::rax);
   // The target's frame on the host stack is the main function's own (a main function compiled
   // as a callee has its caller's frame below it).
@@ -299,6 +303,10 @@ void Compiler::after_helper_event(const std::vector<Gp>& kept, bool pad,
   for (uint8_t r = 1; r <= 5; ++r) a_.mov(reg(r), state(offsetof(JitState, args) + 8 * (r - 1)));
   a_.mov(asmx::rax, state(offsetof(JitState, saved_r0)));
   a_.jmp(asmx::r11);
+
+  a_.bind(returned);
+  a_.mov(reg(0), state(offsetof(JitState, saved_r0)));
+  lower_Exit({});
 
   a_.bind(ended);
   a_.mov(asmx::rax, state(offsetof(JitState, saved_r0)));

@@ -352,8 +352,25 @@ namespace {
 
 // The program from its entry, then each global function on its own (Linux's do_check_subprogs
 // and do_check_main), with one checker so that the facts of all of them add up.
+Rejection static_rejection(const Input& in, const Cfg& cfg, const Failure& failure) {
+  Rejection r;
+  r.insn = failure.insn;
+  r.text = isa::format(cfg.at(failure.insn), failure.insn, isa::Syntax::Llvm);
+  r.reason = failure.reason;
+  r.hint = failure.hint;
+  for (const SourceLine& l : in.lines)
+    if (l.insn <= r.insn) r.source = fmt::format("{}:{}", l.file, l.line);
+  return r;
+}
+
 void verify_program(const Input& in, const Cfg& cfg, Analysis& out) {
   Checker checker(cfg, *in.type, *in.platform, in.options);
+  const bool has_btf = (in.func_info && !in.func_info->empty()) || !in.lines.empty();
+  if (std::optional<Failure> failure = checker.check_tail_calls_have_btf(has_btf)) {
+    out.rejection = static_rejection(in, cfg, *failure);
+    out.facts = checker.take_facts();
+    return;
+  }
   checker.license = in.license;
   checker.func_info = in.func_info;
   // libbpf loads syscall programs sleepable, and Linux runs them so.
@@ -368,16 +385,8 @@ void verify_program(const Input& in, const Cfg& cfg, Analysis& out) {
     }
   checker.global_entry = nullptr;
   if (!out.rejection)
-    if (std::optional<Failure> failure = checker.check_combined_stack()) {
-      Rejection r;
-      r.insn = failure->insn;
-      r.text = isa::format(cfg.at(failure->insn), failure->insn, isa::Syntax::Llvm);
-      r.reason = failure->reason;
-      r.hint = failure->hint;
-      for (const SourceLine& l : in.lines)
-        if (l.insn <= r.insn) r.source = fmt::format("{}:{}", l.file, l.line);
-      out.rejection = std::move(r);
-    }
+    if (std::optional<Failure> failure = checker.check_combined_stack())
+      out.rejection = static_rejection(in, cfg, *failure);
   out.facts = checker.take_facts();
 }
 

@@ -141,6 +141,27 @@ Facts Checker::take_facts() {
   return std::move(facts_);
 }
 
+uint32_t Checker::function_end(uint32_t f) const {
+  return f + 1 < cfg_.function_starts.size() ? cfg_.function_starts[f + 1]
+                                             : static_cast<uint32_t>(cfg_.size());
+}
+
+std::optional<uint32_t> Checker::tail_call_in(uint32_t f) const {
+  for (uint32_t pc = cfg_.function_starts[f]; pc < function_end(f); ++pc)
+    if (cfg_.at(pc).op == isa::Op::CallHelper && cfg_.at(pc).imm == helpers::id::kTailCall)
+      return pc;
+  return std::nullopt;
+}
+
+std::optional<Failure> Checker::check_tail_calls_have_btf(bool has_btf) const {
+  if (has_btf) return std::nullopt;
+  for (uint32_t f = 1; f < cfg_.function_starts.size(); ++f)
+    if (std::optional<uint32_t> pc = tail_call_in(f))
+      return Failure{*pc, "tail_call is not allowed in subprogs without BTF",
+                     "build the object with -g, so that it carries BTF for its functions"};
+  return std::nullopt;
+}
+
 std::optional<Failure> Checker::check_combined_stack() const {
   // Linux rounds each frame up to 16 bytes when the program is JIT-compiled.
   auto frame_size = [&](uint32_t f) { return (facts_.stack_depth[f] + 15) / 16 * 16; };
@@ -148,16 +169,23 @@ std::optional<Failure> Checker::check_combined_stack() const {
   // the frame limit, so the walk ends.
   std::function<std::optional<Failure>(uint32_t, uint32_t, uint32_t)> walk =
       [&](uint32_t f, uint32_t total, uint32_t calls) -> std::optional<Failure> {
+    // A tail call replaces its function's frame but not its callers': Linux caps what they
+    // hold at 256 bytes, so that 33 tail calls stay within 8 KiB.
+    if (f != 0 && total >= kStackSize / 2)
+      if (std::optional<uint32_t> pc = tail_call_in(f))
+        return Failure{*pc,
+                       fmt::format("tail_calls are not allowed when call stack of previous "
+                                   "frames is {} bytes. Too large",
+                                   total),
+                       "use less stack in the callers of this function, or make the tail call "
+                       "from the main function"};
     total += frame_size(f);
     if (total > kStackSize)
       return Failure{cfg_.function_starts[f],
                      fmt::format("combined stack size of {} calls is {} bytes (limit {})", calls,
                                  total, kStackSize),
                      "use less stack in the functions of this chain of calls, or inline them"};
-    uint32_t start = cfg_.function_starts[f];
-    uint32_t end = f + 1 < cfg_.function_starts.size() ? cfg_.function_starts[f + 1]
-                                                       : static_cast<uint32_t>(cfg_.size());
-    for (uint32_t pc = start; pc < end; ++pc) {
+    for (uint32_t pc = cfg_.function_starts[f]; pc < function_end(f); ++pc) {
       // Callbacks (lddw src=4) count as calls, as Linux's check_max_stack_depth counts them.
       std::optional<uint32_t> target = called_function(cfg_, pc);
       if (!target) continue;

@@ -125,12 +125,19 @@ class Checker {
   Facts take_facts();
   /// A static rule Linux checks over the whole program: stack frames along every chain of
   /// local calls fit in 512 bytes together (check_max_stack_depth).
+  /// Linux's check_abnormal_return: without BTF (func_info or line info), a called function
+  /// may not make a tail call.
+  std::optional<Failure> check_tail_calls_have_btf(bool has_btf) const;
   std::optional<Failure> check_combined_stack() const;
 
  private:
   using Kind = Step::Kind;
   struct MemAccess;
   /// The stack bytes an access may touch: [lo, hi) of one frame; `fixed` when exactly [lo, hi).
+  uint32_t function_end(uint32_t f) const;
+  /// The first bpf_tail_call in function `f`, if it has one.
+  std::optional<uint32_t> tail_call_in(uint32_t f) const;
+
   struct StackSpan {
     FrameState* frame;
     uint32_t frame_index;

@@ -56,12 +56,6 @@ inline bool helper_event(const Machine& m) {
   return !m.ctx.fault.empty() || m.ctx.tail_call != nullptr || m.fault.kind != FaultKind::None;
 }
 
-// Linux's interpreter refuses programs that mix tail calls with bpf-to-bpf calls, so a tail
-// call has no defined frame to replace anywhere but in the main function.
-constexpr const char* kNestedTailCall =
-    "bpf_tail_call: tail calls are supported from the main function only, not from a local "
-    "call or a callback (Linux's interpreter refuses tail calls mixed with bpf-to-bpf calls)";
-
 // ld_ind's offset is src + imm truncated to a signed 32-bit int, as Linux's `int off` in
 // bpf_load_pointer(); a negative offset is outside the packet.
 inline int64_t ind_offset(uint64_t src, int32_t imm) {
@@ -383,12 +377,19 @@ after_helper:
   // A fault inside a callback is already recorded where it happened.
   if (m.fault.kind != FaultKind::None) goto stop;
   if (!m.ctx.fault.empty()) FAULT(HelperFault, helper_id);
-  // bpf_tail_call succeeded: the target runs from its first instruction with the same
-  // registers and stack frame, and never returns here (Linux's JMP_TAIL_CALL).
+  // bpf_tail_call succeeded. From a called function or a callback, the target takes that
+  // function's place: its r0 is the function's result (run_tail_call_target).
   if (calls.depth != 0 || m.entry_r10 != m.stack_top) {
-    m.ctx.fault = kNestedTailCall;
-    FAULT(HelperFault, helper_id);
+    const void* target = m.ctx.tail_call;
+    m.ctx.tail_call = nullptr;
+    if (!run_tail_call_target(m, target, reg, remaining, reg[0])) FAULT(HelperFault, helper_id);
+    if (calls.depth == 0) goto stop;  // a callback's function returns to its helper
+    pc = pop_frame(calls, reg);
+    if constexpr (Checked) m.ctx.stack_begin = reg[10] - kStackSize;
+    DISPATCH;
   }
+  // From the main function, the target runs from its first instruction with the same
+  // registers and stack frame, and never returns here (Linux's JMP_TAIL_CALL).
   pc = m.enter_program(m, m.ctx.tail_call);
   m.ctx.tail_call = nullptr;
   DISPATCH;

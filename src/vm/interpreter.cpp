@@ -114,6 +114,45 @@ bool call_function(RunContext& ctx, uint64_t fn, const std::array<uint64_t, 5>& 
   return m.fault.kind == detail::FaultKind::None;
 }
 
+}  // namespace
+
+std::string tail_call_target_failed(const Error& error) {
+  return fmt::format("bpf_tail_call: the target program, run in place of the calling function, "
+                     "stopped: {}",
+                     error.str());
+}
+
+bool detail::run_tail_call_target(detail::Machine& m, const void* program, const uint64_t* regs,
+                                  uint64_t& remaining, uint64_t& r0) {
+  RunArgs args;
+  std::copy(regs + 1, regs + 6, args.r.begin());
+  args.regions.assign(m.ctx.regions.begin(), m.ctx.regions.end());
+  args.packet = {const_cast<uint8_t*>(m.packet), m.packet_size};
+  args.maps.assign(m.ctx.maps.begin(), m.ctx.maps.end());
+  RunOptions options;
+  options.checked = m.ctx.checked;
+  options.env = m.ctx.env;
+  options.slot = m.ctx.slot;
+  options.trace = m.ctx.trace;
+  options.tail_call_count = m.ctx.tail_call_count;
+  const bool budgeted = m.budget != ~uint64_t{0};
+  if (budgeted && remaining == 0) {
+    m.ctx.fault = "bpf_tail_call: no instruction budget left for the target";
+    return false;
+  }
+  if (budgeted) options.insn_budget = remaining;
+  Result<uint64_t> result = static_cast<const Interpreter*>(program)->run(args, options);
+  remaining -= std::min(remaining, Interpreter::last_insn_count());
+  if (!result) {
+    m.ctx.fault = tail_call_target_failed(result.error());
+    return false;
+  }
+  r0 = *result;
+  return true;
+}
+
+namespace {
+
 template <bool Checked>
 const void* const* labels_of() {
   detail::Machine m;

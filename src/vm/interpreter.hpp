@@ -45,6 +45,10 @@ struct RunArgs {
 /// the one writable region and the packet for ld_abs/ld_ind.
 RunArgs memory_args(std::span<uint8_t> memory);
 
+/// The fault of a tail call made from a called function or a callback whose target stopped on
+/// `error` (the target runs as a run of its own there; both engines say it this way).
+std::string tail_call_target_failed(const Error& error);
+
 class Interpreter {
  public:
   /// Validates `prog` (isa::validate) and decodes it, keeping a copy of `helpers`. A call to an
@@ -56,9 +60,11 @@ class Interpreter {
   /// callback's slot index, which is what RunContext::call_function takes.
   ///
   /// A tail call's target (what a PROG_ARRAY slot holds for bpf_tail_call) is an Interpreter:
-  /// the runtime stores a std::shared_ptr<Interpreter> in the map. The jump happens in the
-  /// main function only (Linux's interpreter refuses tail calls mixed with bpf-to-bpf calls);
-  /// from a local call or a callback it is a RuntimeFault.
+  /// the runtime stores a std::shared_ptr<Interpreter> in the map. From the main function the
+  /// run jumps to it (same registers and frame, no return). From a called function or a
+  /// callback, as Linux's x86-64 JIT allows, the target takes that function's place: it runs as
+  /// a run of its own (its own stack, the tail calls made so far, the budget left) and its r0
+  /// is the function's result; calls the target makes are not added to the caller's count.
   static Result<Interpreter> create(std::span<const isa::Insn> prog, const HelperTable& helpers);
 
   /// Runs the program once and returns r0. Faults (checked mode, call depth, instruction

@@ -75,6 +75,14 @@ struct Machine {
   const void* const* labels = nullptr;  ///< set instead of running when started without code
 };
 
+/// A tail call made from a called function or a callback (Linux's x86-64 JIT allows it): the
+/// target replaces that function, so it runs as a run of its own (its own stack) from its
+/// start with r1-r5 = `regs`, the run's memory and maps, the tail calls made so far and the
+/// instruction budget left (`remaining`, which it spends), and its r0 is that function's
+/// result. False when it stopped on a fault, which RunContext::fault then describes.
+bool run_tail_call_target(Machine& m, const void* program, const uint64_t* regs,
+                          uint64_t& remaining, uint64_t& r0);
+
 /// Runs threaded code from `start` with r10 = m.entry_r10 until the exit of the function it
 /// starts in, returning r0. With `start` null it only stores its label table (one handler
 /// address per Op, in opcodes.def order) in `m.labels`.

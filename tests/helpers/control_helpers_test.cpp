@@ -88,16 +88,13 @@ TEST_F(TailCallTest, FaultsInTheTargetAreLocatedInTheTarget) {
       << r.error().str();
 }
 
-TEST_F(TailCallTest, FromALocalCallIsARuntimeFault) {
-  set(1, "mov %r0, 7\nexit");
-  auto prog = link("call local f\nexit\nf:\n" + tail_call_to(1) + "exit", {array.get()});
-  Result<uint64_t> r = run(prog, setup());
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, Errc::RuntimeFault);
-  EXPECT_EQ(r.error().location.value, 5u);
-  EXPECT_NE(r.error().message.find("tail calls are supported from the main function only"),
-            std::string::npos)
-      << r.error().str();
+TEST_F(TailCallTest, FromALocalCallTheTargetReturnsToTheCaller) {
+  // The target takes f's place: its r0 is f's result, and main's r6 survives it.
+  set(1, "mov %r6, 99\nmov %r0, 7\nexit");
+  expect_r0(link("mov %r6, 5\ncall local f\nadd %r0, %r6\nexit\nf:\n" + tail_call_to(1) +
+                     "mov %r0, 1\nexit",
+                 {array.get()}),
+            12, setup());
 }
 
 TEST_F(TailCallTest, AMapThatIsNotAProgArrayIsRefused) {

@@ -207,26 +207,61 @@ TEST_F(JitTailCallTest, FromAMainFunctionThatIsAlsoCalled) {
        15);
 }
 
-TEST_F(JitTailCallTest, FromALocalCallIsARuntimeFault) {
-  set(1, "mov %r0, 7\nexit");
-  Result<uint64_t> r = same("call local f\nexit\nf:\n" + tail_call_to(1) + "exit");
+TEST_F(JitTailCallTest, FromALocalCallTheTargetReturnsToTheCaller) {
+  // The target takes f's place: its r0 is f's result, and main's r6 survives it.
+  set(1, "mov %r6, 99\nmov %r0, 7\nexit");
+  const std::string main = "mov %r6, 5\ncall local f\nadd %r0, %r6\nexit\nf:\n";
+  same(main + tail_call_to(1) + "mov %r0, 1\nexit", 12);
+  set(2, "mov %r6, 99\nmov %r0, 7\nexit", false);  // an interpreter target
+  same(main + tail_call_to(2) + "mov %r0, 1\nexit", 12);
+  // Deeper: f calls g, which tail calls; f goes on afterwards.
+  same("mov %r6, 5\ncall local f\nadd %r0, %r6\nexit\nf:\ncall local g\nadd %r0, 100\nexit\n"
+       "g:\n" + tail_call_to(1) + "exit",
+       112);
+}
+
+TEST_F(JitTailCallTest, FromALocalCallAnEmptySlotFallsThrough) {
+  same("call local f\nexit\nf:\n" + tail_call_to(3) + "mov %r0, 9\nexit", 9);
+}
+
+TEST_F(JitTailCallTest, FromALocalCallTheCountGoesOn) {
+  // Each program calls a function that tail calls the next, handing its depth on in r1: the
+  // chain still ends after 33 tail calls, in the 34th program.
+  const std::string self = "mov %r6, %r1\nadd %r6, 1\nmov %r1, %r6\ncall local f\nexit\nf:\n"
+                           "mov %r6, %r1\n" + tail_call_to(0) + "mov %r0, %r6\nexit";
+  set(0, self);
+  same("mov %r1, 0\n" + self, 34);
+}
+
+TEST_F(JitTailCallTest, FromALocalCallATargetsFaultIsTheCallsFault) {
+  set(1, "mov %r0, 0\nmov %r2, 0\nldxw %r0, [%r2+16]\nexit");
+  Result<uint64_t> r =
+      same("call local f\nexit\nf:\n" + tail_call_to(1) + "exit", std::nullopt, {}, true);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().location.value, 5u);
-  EXPECT_NE(r.error().message.find("tail calls are supported from the main function only"),
+  EXPECT_NE(r.error().message.find("run in place of the calling function, stopped: insn 2: ldxw: "
+                                   "out-of-bounds read of 4 bytes at 0x10"),
             std::string::npos)
       << r.error().str();
 }
 
-TEST_F(JitTailCallTest, FromACallbackIsARuntimeFault) {
-  set(1, "mov %r0, 7\nexit");
-  const std::string callback = tail_call_to(1) + "mov %r0, 1\nexit";
-  auto prog = link("mov %r1, 2\nlddw %r2, func 0\nmov %r3, 0\nmov %r4, 0\ncall 181\nexit",
-                   {array.get()}, {callback});
-  Result<uint64_t> r = expect_same(prog, setup(), std::nullopt, targets);
-  ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().message.find("tail calls are supported from the main function only"),
-            std::string::npos)
-      << r.error().str();
+TEST_F(JitTailCallTest, FromALocalCallTheBudgetIsShared) {
+  set(1, "mov %r0, 1\nmov %r0, 2\nmov %r0, 3\nexit");
+  const std::string main = "call local f\nexit\nf:\n" + tail_call_to(1) + "exit";
+  for (uint64_t budget : {3, 5, 6, 7, 9, 10, 100}) same(main, std::nullopt, {.insn_budget = budget});
+  same(main, 3, {.insn_budget = 100});
+}
+
+TEST_F(JitTailCallTest, FromACallbackTheTargetIsTheCallbacksResult) {
+  // bpf_loop stops after the callback returns 1: once with a target returning 1, twice with 0.
+  set(1, "mov %r0, 1\nexit");
+  set(2, "mov %r0, 0\nexit");
+  for (int index : {1, 2}) {
+    const std::string callback = tail_call_to(index) + "mov %r0, 0\nexit";
+    auto prog = link("mov %r1, 2\nlddw %r2, func 0\nmov %r3, 0\nmov %r4, 0\ncall 181\nexit",
+                     {array.get()}, {callback});
+    expect_same(prog, setup(), index == 1 ? 1u : 2u, targets);
+  }
 }
 
 TEST_F(JitTailCallTest, ATargetCompiledForAnotherModeIsRefused) {
