@@ -34,7 +34,7 @@ struct ShadowInput {
 struct ShadowResult {
   std::string fault;  ///< empty when the run reached its exit
   uint64_t r0 = 0;
-  bool r0_in_stack = false;  ///< r0 is an address in the shadow's own stack
+  bool r0_in_stack = false;  ///< r0 is an address in (or a frame around) the shadow's stack
 };
 
 ShadowResult shadow_run(const ShadowInput& in);
