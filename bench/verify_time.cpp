@@ -8,6 +8,7 @@
 // does not know), are listed without a ratio; without bpf() (not root) the kernel's column
 // says why. Prints a table and the median and geometric mean of Pollen / kernel.
 #include <bpf/libbpf.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -141,19 +142,24 @@ int main(int argc, char** argv) {
   }
   if (paths.empty()) return usage(), 2;
   libbpf_set_print(quiet);
-  std::vector<Row> rows;
+  // Every object opens before any is measured: a bad path costs nothing.
+  std::vector<pollen::Object> objects;
   for (const std::string& path : paths) {
     auto object = pollen::Object::open(path);
     if (!object) {
       std::fprintf(stderr, "%s: %s\n", path.c_str(), object.error().str().c_str());
       return 2;
     }
-    for (const pollen::ProgramInfo& p : object->programs()) {
-      rows.push_back(measure(path, p.name, *object, repeat));
-      std::fprintf(stderr, "\r%zu programs measured", rows.size());
-    }
+    objects.push_back(std::move(*object));
   }
-  std::fprintf(stderr, "\n");
+  const bool progress = isatty(STDERR_FILENO) != 0;
+  std::vector<Row> rows;
+  for (size_t i = 0; i < objects.size(); ++i)
+    for (const pollen::ProgramInfo& p : objects[i].programs()) {
+      rows.push_back(measure(paths[i], p.name, objects[i], repeat));
+      if (progress) std::fprintf(stderr, "\r%zu programs measured", rows.size());
+    }
+  if (progress) std::fprintf(stderr, "\n");
   std::vector<double> ratios;
   for (const Row& r : rows)
     if (r.pollen_us && r.kernel_us && r.pollen_verdict == "accepted" && *r.kernel_us > 0)
