@@ -165,10 +165,11 @@ Checker::Step Checker::check_pointer_alu(State& s, uint32_t pc, const isa::Decod
   AluOp op = alu_op(d);
   RegState& dst = s.reg(d.dst);
   bool dst_ptr = is_pointer(dst.type), src_ptr = is_pointer(src.type);
-  // A privileged load may subtract pointers (the distance is a number), even in 32 bits.
+  // A privileged load may subtract pointers (the distance is a number), even in 32 bits,
+  // where Linux forgets the zero extension too (__mark_reg_unknown): any 64-bit number.
   if ((dst_ptr && src_ptr) || alu32) {
     if (op == AluOp::Sub) {
-      dst = RegState::scalar(alu32 ? Scalar::of_size(4) : Scalar::unknown());
+      dst = RegState::unknown();
       return next(pc);
     }
     if (dst_ptr && src_ptr)

@@ -317,12 +317,7 @@ Checker::Step Checker::check_helper_call(State& s, uint32_t pc, const isa::Decod
     std::erase_if(s.refs, [&](const Reference& x) { return x.id == ref; });
   }
   clobber_caller_saved(s);
-  // The packet may have moved or shrunk: every pointer into it, in every frame and on the
-  // stack, is a number now (Linux: clear_all_pkt_pointers; a root load keeps the bits).
-  if (helper_changes_packet(id))
-    s.for_each_reg([](RegState& r) {
-      if (is_packet(r.type) || r.type == RegType::PacketEnd) r = RegState::unknown();
-    });
+  if (helper_changes_packet(id)) clear_packet_pointers(s);
   if (proto->ret == helpers::RetKind::MapValueOrNull && !map)
     return fail(pc, s, fmt::format("{}: returns a map value but takes no map", proto->name), {});
   set_return(s, pc, *proto, map);
@@ -459,6 +454,13 @@ Checker::Step Checker::check_local_call(State& s, uint32_t pc, const isa::Decode
 // arguments against that prototype and gets an unknown number back (Linux:
 // btf_check_subprog_call, then r0 = unknown for a global subprogram).
 Checker::Step Checker::check_global_call(State& s, uint32_t pc, const FunctionInfo& f) {
+  // Linux (btf_prepare_func_args): "Global function ...() doesn't return scalar".
+  if (f.returns_void)
+    return fail(pc, s,
+                fmt::format("the global function at insn {} returns void: Linux supports only "
+                            "global functions that return a number",
+                            f.insn),
+                {}, "return an int from it, or make it static");
   for (int r = 1; r <= f.arg_count && r <= 5; ++r) {
     const GlobalArg& a = f.args[static_cast<size_t>(r - 1)];
     if (auto e = require_init(pc, s, r)) return *e;
@@ -479,7 +481,9 @@ Checker::Step Checker::check_global_call(State& s, uint32_t pc, const FunctionIn
         break;
       case GlobalArg::Kind::MemOrNull:
         if (reg.is_known(0)) break;
-        // The callee may read and write all of it (Linux: check_mem_reg).
+        // The callee may read and write all of it (Linux: check_mem_reg, which takes packet
+        // memory too).
+        helper_packet_access_ = true;
         if (auto e = check_helper_memory(s, pc, r, a.size, a.size, false)) return *e;
         if (auto e = check_helper_memory(s, pc, r, a.size, a.size, true)) return *e;
         break;
@@ -492,7 +496,9 @@ Checker::Step Checker::check_global_call(State& s, uint32_t pc, const FunctionIn
     }
   }
   clobber_caller_saved(s);
-  s.reg(0) = f.returns_void ? RegState::not_init() : RegState::unknown();
+  // The callee may have changed the packet (Linux 6.13+: changes_pkt_data of the subprogram).
+  if (changes_packet_[cfg_.function_of[f.insn]]) clear_packet_pointers(s);
+  s.reg(0) = RegState::unknown();
   return next(pc);
 }
 
@@ -512,8 +518,12 @@ Checker::Step Checker::check_exit(State& s, uint32_t pc) {
     if (r0.type == RegType::Stack)
       return fail(pc, s, "cannot return stack pointer to the caller", {0});
     uint32_t callsite = s.top().callsite;
+    const bool changed_packet = changes_packet_[s.top().function];
     s.frames.pop_back();
     s.reg(0) = r0;
+    // A tail call the function made may have changed the packet (its helpers already cleared
+    // the pointers where they were called): Linux clears them at the return too.
+    if (changed_packet) clear_packet_pointers(s);
     return Step::to(callsite + 1);
   }
   // Linux's check_resource_leak at the main function's exit.

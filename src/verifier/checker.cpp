@@ -25,6 +25,40 @@ Checker::Checker(const Cfg& cfg, const ProgramTypeInfo& type, const Platform& pl
   facts_.stack_depth.assign(cfg.function_starts.size(), 0);
   facts_.function_starts.assign(cfg.function_starts.begin(), cfg.function_starts.end());
   facts_.unwritten_reads.assign(cfg.function_starts.size(), {0, 0});
+  compute_changes_packet();
+}
+
+void Checker::compute_changes_packet() {
+  const size_t n = cfg_.function_starts.size();
+  changes_packet_.assign(n, false);
+  std::vector<std::vector<uint32_t>> callees(n);
+  for (uint32_t f = 0; f < n; ++f)
+    for (uint32_t pc = cfg_.function_starts[f]; pc < function_end(f); ++pc) {
+      const isa::Decoded& d = cfg_.at(pc);
+      if (d.op == isa::Op::CallHelper && d.imm >= 0 &&
+          (helper_changes_packet(static_cast<uint32_t>(d.imm)) ||
+           d.imm == static_cast<int32_t>(helpers::id::kTailCall)))
+        changes_packet_[f] = true;
+      if (d.op == isa::Op::CallLocal)
+        if (std::optional<uint32_t> target = called_function(cfg_, pc))
+          callees[f].push_back(cfg_.function_of[*target]);
+    }
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (uint32_t f = 0; f < n; ++f)
+      if (!changes_packet_[f])
+        for (uint32_t c : callees[f])
+          if (changes_packet_[c]) {
+            changes_packet_[f] = changed = true;
+            break;
+          }
+  }
+}
+
+void Checker::clear_packet_pointers(State& s) {
+  s.for_each_reg([](RegState& r) {
+    if (is_packet(r.type) || r.type == RegType::PacketEnd) r = RegState::unknown();
+  });
 }
 
 State Checker::initial_state() {

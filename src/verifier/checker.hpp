@@ -134,6 +134,13 @@ class Checker {
   using Kind = Step::Kind;
   struct MemAccess;
   /// The stack bytes an access may touch: [lo, hi) of one frame; `fixed` when exactly [lo, hi).
+  /// Linux's changes_pkt_data of each function: it calls a helper that changes packet data,
+  /// makes a tail call (the target may change it), or calls a function that does.
+  std::vector<bool> changes_packet_;
+  void compute_changes_packet();
+  /// The packet may have moved or shrunk: every pointer into it, in every frame and on the
+  /// stack, is a number now (Linux: clear_all_pkt_pointers; a root load keeps the bits).
+  static void clear_packet_pointers(State& s);
   uint32_t function_end(uint32_t f) const;
   /// The first bpf_tail_call in function `f`, if it has one.
   std::optional<uint32_t> tail_call_in(uint32_t f) const;
