@@ -283,7 +283,9 @@ std::optional<Checker::Step> Checker::check_call_rules(const State& s, uint32_t 
     if (std::any_of(s.frames.begin(), s.frames.end(), [](const FrameState& f) { return f.callback; }))
       return fail(pc, s, "bpf_tail_call is not allowed in a callback", {},
                   "make the tail call after the helper that runs the callback returns");
-    if (!s.refs.empty())
+    // From a called function the target returns, and the function still releases what it
+    // holds (Linux checks the leak in frame 0 only).
+    if (!s.refs.empty() && s.frames.size() == 1)
       return fail(pc, s, "tail_call would lead to reference leak", {},
                   "submit or discard the ring buffer record first");
   }
@@ -427,9 +429,12 @@ Checker::Step Checker::check_callback_call(State& s, State before, uint32_t pc,
 }
 
 Checker::Step Checker::check_local_call(State& s, uint32_t pc, const isa::Decoded& d) {
-  if (s.lock)
-    return fail(pc, s, "function calls are not allowed while holding a lock", {},
-                "call bpf_spin_unlock first");
+  // A static function is verified as part of the caller, lock held (Linux 6.9+); a global one
+  // is verified on its own, without it.
+  auto target_pc = static_cast<uint32_t>(*isa::branch_target(d, pc));
+  if (s.lock && global_function(target_pc))
+    return fail(pc, s, "global function calls are not allowed while holding a lock", {},
+                "call bpf_spin_unlock first, or make the function static");
   if (s.frames.size() >= kMaxFrames)
     return fail(pc, s,
                 fmt::format("the call stack of {} frames is too deep (limit {})",
@@ -481,6 +486,17 @@ Checker::Step Checker::check_global_call(State& s, uint32_t pc, const FunctionIn
         break;
       case GlobalArg::Kind::MemOrNull:
         if (reg.is_known(0)) break;
+        // Maybe null is fine: the callee checks (Linux: PTR_MAYBE_NULL for mem_or_null).
+        if (reg.type == RegType::MapValueOrNull || reg.type == RegType::MemOrNull) {
+          RegState saved = reg;
+          s.reg(r).type = reg.type == RegType::MapValueOrNull ? RegType::MapValue : RegType::Mem;
+          helper_packet_access_ = true;
+          std::optional<Step> e = check_helper_memory(s, pc, r, a.size, a.size, false);
+          if (!e) e = check_helper_memory(s, pc, r, a.size, a.size, true);
+          s.reg(r) = saved;
+          if (e) return *e;
+          break;
+        }
         // The callee may read and write all of it (Linux: check_mem_reg, which takes packet
         // memory too).
         helper_packet_access_ = true;

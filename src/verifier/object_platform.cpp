@@ -18,8 +18,14 @@ constexpr uint32_t kMapTypeXskmap = 17;
 constexpr uint32_t kMapTypeDevmapHash = 25;
 constexpr uint32_t kBpfFRdonlyProg = 1u << 7;
 
-// The offset of the value's struct bpf_spin_lock, if it has one at its top level.
+// The offset of the value's struct bpf_spin_lock, if it has one at its top level and the map
+// type may hold one (Linux's map_check_btf: hash, array and the local storages; in the others
+// it refuses the BTF, and libbpf creates the map without: the lock is then plain bytes).
 std::optional<uint32_t> spin_lock_off(const loader::MapSpec& spec, const loader::Btf* btf) {
+  constexpr uint32_t kLockMapTypes[] = {1, 2, 19, 24, 28, 29};  // hash, array, storages
+  if (std::find(std::begin(kLockMapTypes), std::end(kLockMapTypes), spec.type) ==
+      std::end(kLockMapTypes))
+    return std::nullopt;
   if (!btf || spec.value_type_id == 0) return std::nullopt;
   auto is_lock = [&](uint32_t id) {
     const loader::BtfType* t = btf->type(btf->skip_modifiers(id));
