@@ -58,6 +58,9 @@ struct Engine {
   static uint64_t tail_call(JitState& st);
   static uint64_t hand_over(JitState& st, Run& run, const vm::Interpreter& target);
   static uint64_t run_in_place(JitState& st, Run& run, const void* target);
+  /// What a run of a tail call's target is given: r1-r5 as they are, the run's memory, maps and
+  /// options, the tail calls made so far and, under a budget, what is left of it.
+  static std::pair<vm::RunArgs, vm::RunOptions> target_run(const JitState& st, const Run& run);
 };
 
 uint64_t continue_tail_call(JitState* state) {
@@ -263,18 +266,21 @@ uint64_t Engine::tail_call(JitState& st) {
 // (vm::detail::run_tail_call_target): the target runs as a run of its own, in JIT code when
 // `targets` has it, with r1-r5 as they were, the run's memory and maps, the tail calls made so
 // far and the budget left; its r0 is the calling function's result.
-uint64_t Engine::run_in_place(JitState& st, Run& run, const void* target) {
+std::pair<vm::RunArgs, vm::RunOptions> Engine::target_run(const JitState& st, const Run& run) {
   vm::RunArgs args{{}, run.args.regions, run.args.packet, run.args.maps};
   std::copy(std::begin(st.args), std::end(st.args), args.r.begin());
   vm::RunOptions options = run.options;
   options.tail_call_count = st.ctx.tail_call_count;
-  if (run.options.insn_budget != 0) {
-    if (st.remaining == 0) {
-      st.ctx.fault = "bpf_tail_call: no instruction budget left for the target";
-      return kTailCallRefused;
-    }
-    options.insn_budget = st.remaining;
+  if (run.options.insn_budget != 0) options.insn_budget = st.remaining;
+  return {std::move(args), options};
+}
+
+uint64_t Engine::run_in_place(JitState& st, Run& run, const void* target) {
+  if (run.options.insn_budget != 0 && st.remaining == 0) {
+    st.ctx.fault = "bpf_tail_call: no instruction budget left for the target";
+    return kTailCallRefused;
   }
+  auto [args, options] = target_run(st, run);
   const JitProgram* jit = run.targets.find ? run.targets.find(run.targets.arg, target) : nullptr;
   Result<uint64_t> r0 = jit ? jit->run(args, options, run.targets)
                             : static_cast<const vm::Interpreter*>(target)->run(args, options);
@@ -292,10 +298,6 @@ uint64_t Engine::run_in_place(JitState& st, Run& run, const void* target) {
 // memory and maps, the budget left and the tail calls made so far, and its result is the
 // run's.
 uint64_t Engine::hand_over(JitState& st, Run& run, const vm::Interpreter& target) {
-  vm::RunArgs args{{}, run.args.regions, run.args.packet, run.args.maps};
-  std::copy(std::begin(st.args), std::end(st.args), args.r.begin());
-  vm::RunOptions options = run.options;
-  options.tail_call_count = st.ctx.tail_call_count;
   const uint64_t budget = run.options.insn_budget;
   auto budget_error = [&](Location where) {
     return make_error(Errc::RuntimeFault, std::move(where),
@@ -305,7 +307,7 @@ uint64_t Engine::hand_over(JitState& st, Run& run, const vm::Interpreter& target
     run.handed_over_error = std::make_unique<Error>(budget_error(Location::insn(0)));
     return kTailCallEnded;
   }
-  if (budget != 0) options.insn_budget = st.remaining;
+  auto [args, options] = target_run(st, run);
   Result<uint64_t> r0 = target.run(args, options);
   st.remaining -= std::min(st.remaining, vm::Interpreter::last_insn_count());
   if (r0) {

@@ -484,25 +484,21 @@ Checker::Step Checker::check_global_call(State& s, uint32_t pc, const FunctionIn
                                   reg_type_name(reg.type)),
                       {r});
         break;
-      case GlobalArg::Kind::MemOrNull:
+      case GlobalArg::Kind::MemOrNull: {
         if (reg.is_known(0)) break;
-        // Maybe null is fine: the callee checks (Linux: PTR_MAYBE_NULL for mem_or_null).
-        if (reg.type == RegType::MapValueOrNull || reg.type == RegType::MemOrNull) {
-          RegState saved = reg;
-          s.reg(r).type = reg.type == RegType::MapValueOrNull ? RegType::MapValue : RegType::Mem;
-          helper_packet_access_ = true;
-          std::optional<Step> e = check_helper_memory(s, pc, r, a.size, a.size, false);
-          if (!e) e = check_helper_memory(s, pc, r, a.size, a.size, true);
-          s.reg(r) = saved;
-          if (e) return *e;
-          break;
-        }
         // The callee may read and write all of it (Linux: check_mem_reg, which takes packet
-        // memory too).
+        // memory too). Maybe null is fine: the callee checks (PTR_MAYBE_NULL), so the memory
+        // is checked as if it were there.
+        const RegState saved = reg;
+        if (saved.type == RegType::MapValueOrNull) s.reg(r).type = RegType::MapValue;
+        if (saved.type == RegType::MemOrNull) s.reg(r).type = RegType::Mem;
         helper_packet_access_ = true;
-        if (auto e = check_helper_memory(s, pc, r, a.size, a.size, false)) return *e;
-        if (auto e = check_helper_memory(s, pc, r, a.size, a.size, true)) return *e;
+        std::optional<Step> e = check_helper_memory(s, pc, r, a.size, a.size, false);
+        if (!e) e = check_helper_memory(s, pc, r, a.size, a.size, true);
+        s.reg(r) = saved;
+        if (e) return *e;
         break;
+      }
       case GlobalArg::Kind::Unsupported:
         return fail(pc, s,
                     fmt::format("arg#{} of the global function at insn {} has a type Linux does "

@@ -123,17 +123,17 @@ class Checker {
   Step step(State& state, uint32_t pc);
   /// The facts learnt; call once the analysis has ended.
   Facts take_facts();
-  /// A static rule Linux checks over the whole program: stack frames along every chain of
-  /// local calls fit in 512 bytes together (check_max_stack_depth).
   /// Linux's check_abnormal_return: without BTF (func_info or line info), a called function
   /// may not make a tail call.
   std::optional<Failure> check_tail_calls_have_btf(bool has_btf) const;
+  /// A static rule Linux checks over the whole program: stack frames along every chain of
+  /// local calls fit in 512 bytes together, and a function making a tail call has callers
+  /// holding less than 256 bytes (check_max_stack_depth).
   std::optional<Failure> check_combined_stack() const;
 
  private:
   using Kind = Step::Kind;
   struct MemAccess;
-  /// The stack bytes an access may touch: [lo, hi) of one frame; `fixed` when exactly [lo, hi).
   /// Linux's changes_pkt_data of each function: it calls a helper that changes packet data,
   /// makes a tail call (the target may change it), or calls a function that does.
   std::vector<bool> changes_packet_;
@@ -145,6 +145,7 @@ class Checker {
   /// The first bpf_tail_call in function `f`, if it has one.
   std::optional<uint32_t> tail_call_in(uint32_t f) const;
 
+  /// The stack bytes an access may touch: [lo, hi) of one frame; `fixed` when exactly [lo, hi).
   struct StackSpan {
     FrameState* frame;
     uint32_t frame_index;
